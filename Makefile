@@ -1,0 +1,33 @@
+# make demo / make test / make bench: each creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The shared data folder beside the checkout, when there is one (MNIST IDX files, CIFAR sample).
+SHARED_DATA := $(wildcard ../shared/data)
+DATA_ROOT := $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,hub,timm]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/genzoo demo $(if $(DATA_ROOT),--data-root $(DATA_ROOT),)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q
+
+bench: $(STAMP)
+	GENZOO_DATA=$(DATA_ROOT) $(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info runs

@@ -1,0 +1,183 @@
+"""Typed dataclass configs: documented fields, validation, and overrides from text.
+
+Every config in genzoo (a model family's, the trainer's, the preprocessing) is a plain
+dataclass. Fields carry their documentation in ``metadata["help"]`` so that ``genzoo info``
+can show it without importing torch, and overrides coming from zoo.toml or ``--set
+key=value`` are checked against the field's declared type here, once, with a message that
+names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+from .errors import ConfigError, did_you_mean
+
+T = TypeVar("T")
+
+
+def option(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -> Any:  # noqa: A002
+    """A dataclass field with documentation (and optional allowed values) attached."""
+    meta = {"help": help}
+    if choices is not None:
+        meta["choices"] = choices
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def fields_of(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolved annotations (configs use ``from __future__ import annotations``)."""
+    return typing.get_type_hints(cls)
+
+
+def type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " | ".join(type_name(a) for a in get_args(tp))
+    if origin in (tuple, list):
+        args = get_args(tp)
+        inner = type_name(args[0]) if args else "Any"
+        return f"{origin.__name__}[{inner}, ...]" if origin is tuple else f"list[{inner}]"
+    if tp is type(None):
+        return "None"
+    return getattr(tp, "__name__", str(tp))
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def coerce(value: Any, tp: Any, where: str) -> Any:
+    """Convert ``value`` (text from the command line, or a TOML/JSON value) to type ``tp``.
+
+    Raises ConfigError naming ``where`` (e.g. ``dcgan.latent_dim``) when it does not fit.
+    """
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin is Literal:
+        allowed = get_args(tp)
+        for a in allowed:
+            if value == a or (isinstance(value, str) and str(a) == value):
+                return a
+        raise ConfigError(f"{where}={value!r} is not allowed; choose one of {', '.join(map(repr, allowed))}.")
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if type(None) in args and (value is None or (isinstance(value, str) and value.lower() in {"none", "null"})):
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return coerce(value, a, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{where}={value!r} does not fit {type_name(tp)}.")
+    if origin in (tuple, list):
+        args = get_args(tp)
+        item_tp = args[0] if args else Any
+        if isinstance(value, str):
+            text = value.strip().strip("()[]")
+            items: list[Any] = [s.strip() for s in text.split(",") if s.strip()]
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            raise ConfigError(f"{where}={value!r} must be a comma-separated list of {type_name(item_tp)}.")
+        if origin is tuple and len(args) > 1 and args[1] is not Ellipsis:
+            if len(items) != len(args):
+                raise ConfigError(f"{where}={value!r} needs exactly {len(args)} values.")
+            return tuple(coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(items, args)))
+        out = [coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(items)]
+        return tuple(out) if origin is tuple else out
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise ConfigError(f"{where}={value!r} must be true or false.")
+    if tp is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}={value!r} must be an integer.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}={value!r} must be an integer.")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}={value!r} must be a number.")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}={value!r} must be text.")
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        return from_dict(tp, value, where=where)
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any], *, where: str, base: T | None = None) -> T:
+    """Build ``cls`` from ``data`` (on top of ``base`` when given), checking every key and type."""
+    known = fields_of(cls)
+    hints = field_types(cls)
+    values = dataclasses.asdict(base) if base is not None else {}
+    for key, raw in data.items():
+        if key not in known:
+            raise ConfigError(
+                f"{where} has no field {key!r}.{did_you_mean(key, known)} "
+                f"Fields: {', '.join(known)}."
+            )
+        value = coerce(raw, hints[key], f"{where}.{key}")
+        choices = known[key].metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{where}.{key}={value!r} is not allowed; choose one of {choices}.")
+        values[key] = value
+    try:
+        return cls(**values)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A JSON-ready dict (tuples become lists)."""
+    return dataclasses.asdict(cfg)
+
+
+def parse_assignments(items: typing.Iterable[str]) -> dict[str, str]:
+    """``["a=1", "train.lr=2e-4"]`` -> ``{"a": "1", "train.lr": "2e-4"}`` with a clear error."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r} must look like key=value (e.g. --set latent_dim=64).")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def check(condition: bool, where: str, value: Any, allowed: str) -> None:
+    """Validation helper for ``__post_init__``: raise a ConfigError naming field, value and rule."""
+    if not condition:
+        raise ConfigError(f"{where}={value!r} is not allowed: {allowed}.")

@@ -1,0 +1,291 @@
+"""The shared trainer: one loop for every family, driven by the phases a model declares.
+
+Per step it runs each Phase (with its repeats), and around that it owns devices and
+precision, gradient clipping, a sync-free NaN/inf guard, EMA, logging, sample grids,
+checkpoints, resume and early stopping. The per-step path never reads a value back to the
+host: losses accumulate on the device and are read every ``log_every`` steps, and a step
+with a non-finite loss is skipped inside the fused Adam kernel through its ``found_inf``
+input (the mechanism torch's GradScaler uses), so whole steps stay capturable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data.loader import BatchLoader
+from .device import configure, pick_device
+from .ema import EMA
+from .errors import GenzooError
+from .images import save_grid
+from .model import ZooModel
+from .phases import Phase
+from .pretrained import save_pretrained
+from .progress import Progress
+from .recipe import TrainConfig
+
+CHECKPOINT = "checkpoints/last.safetensors"
+
+
+@dataclass
+class TrainResult:
+    model: ZooModel
+    run_dir: Path | None
+    step: int
+    logs: dict[str, float] = field(default_factory=dict)
+    stopped: str = ""
+    """Why training ended before ``steps``: "early stop", "time budget", or ""."""
+
+    @property
+    def pretrained_dir(self) -> Path | None:
+        return self.run_dir / "pretrained" if self.run_dir else None
+
+
+def _optimizer(phase: Phase, device: torch.device) -> torch.optim.Optimizer:
+    o = phase.optim
+    cls = torch.optim.AdamW if o.kind == "adamw" else torch.optim.Adam
+    # fused kernels exist for CPU and CUDA; they also honour ``found_inf`` (the NaN guard).
+    fused = device.type in ("cpu", "cuda")
+    return cls(phase.parameters(), lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay, fused=fused)
+
+
+def _scheduler(phase: Phase, opt: torch.optim.Optimizer, total: int) -> Any:
+    if phase.optim.lr_decay != "linear":
+        return None
+    start = int(total * phase.optim.decay_start)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 1.0 if s < start else max(0.0, 1.0 - (s - start) / max(1, total - start))
+    )
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: ZooModel,
+        loader: BatchLoader,
+        config: TrainConfig,
+        run_dir: str | Path | None = None,
+        *,
+        progress: bool | None = None,
+        sample_labels: torch.Tensor | None = None,
+    ) -> None:
+        self.model, self.loader, self.config = model, loader, config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.device = pick_device(config.device)
+        configure(self.device)
+        self.model.to(self.device)
+        self.total = config.epochs * loader.batches_per_epoch if config.epochs > 0 else config.steps
+        self.phases = model.phases()
+        names = [p.name for p in self.phases]
+        if len(set(names)) != len(names):
+            raise GenzooError(f"{type(model).__name__}.phases() returned duplicate phase names {names}.")
+        self.optimizers = {p.name: _optimizer(p, self.device) for p in self.phases}
+        self.schedulers = {
+            p.name: s for p in self.phases if (s := _scheduler(p, self.optimizers[p.name], self.total)) is not None
+        }
+        all_params = {id(q): q for q in model.parameters() if q.requires_grad}
+        self._frozen = {
+            p.name: [q for i, q in all_params.items() if i not in {id(x) for x in p.parameters()}] for p in self.phases
+        }
+        self.ema = (
+            EMA(model, model.ema_modules, config.ema_decay, config.ema_start).to(self.device)
+            if config.ema_decay > 0 and model.ema_modules else None
+        )
+        self.autocast = self.device.type == "cuda" and config.precision == "bf16"
+        self.show_progress = progress
+        self.sample_labels = sample_labels
+        self.step = 0
+        self.batch_index = 0
+        self.best = math.inf if config.monitor_mode == "min" else -math.inf
+        self.stale = 0
+        self.bad_in_a_row = 0
+        self._sums: dict[str, torch.Tensor] = {}
+        self._bad = torch.zeros((), device=self.device)
+
+    # -- one step -------------------------------------------------------------------------
+    def _run_phase(self, phase: Phase, first_batch: Any) -> None:
+        opt = self.optimizers[phase.name]
+        frozen = self._frozen[phase.name]
+        for q in frozen:
+            q.requires_grad_(False)
+        try:
+            for r in range(phase.repeats):
+                batch = first_batch if r == 0 else self._next_batch()
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                    losses = phase.loss(batch)
+                loss = losses["loss"]
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                bad = ~torch.isfinite(loss.detach())
+                if self.config.grad_clip > 0:
+                    norm = torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], self.config.grad_clip)
+                    bad = bad | ~torch.isfinite(norm)
+                opt.found_inf = bad.float()
+                opt.step()
+                self._bad += bad.float()
+                for k, v in losses.items():
+                    key = f"{phase.name}.{k}"
+                    val = v.detach().float()
+                    self._sums[key] = self._sums[key] + val if key in self._sums else val
+        finally:
+            for q in frozen:
+                q.requires_grad_(True)
+        if phase.name in self.schedulers:
+            self.schedulers[phase.name].step()
+
+    def _next_batch(self) -> Any:
+        batch = self.loader.batch(self.batch_index)
+        self.batch_index += 1
+        return batch
+
+    def train_step(self) -> None:
+        self.model.train()
+        batch = self._next_batch()
+        for phase in self.phases:
+            self._run_phase(phase, batch)
+        self.step += 1
+        if self.ema is not None:
+            self.ema.update(self.step)
+
+    # -- around the steps -----------------------------------------------------------------
+    def _read_logs(self, steps: int, seconds: float) -> dict[str, float]:
+        """The one host sync per log interval: means of every logged term, and the NaN count."""
+        keys = list(self._sums)
+        values = torch.stack([self._sums[k] for k in keys] + [self._bad]).tolist() if keys else [self._bad.item()]
+        bad = values.pop()
+        self._sums.clear()
+        self._bad.zero_()
+        counts = {p.name: p.repeats * steps for p in self.phases}
+        logs = {k: v / counts[k.split(".", 1)[0]] for k, v in zip(keys, values)}
+        logs["images_per_s"] = steps * self.config.batch_size / max(seconds, 1e-9)
+        logs["skipped_steps"] = float(bad)
+        return logs
+
+    def _write_log(self, logs: dict[str, float]) -> None:
+        if self.run_dir is not None:
+            with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps({"step": self.step, "time": time.time(), **logs}) + "\n")
+
+    def _early_stop(self, logs: dict[str, float]) -> bool:
+        c = self.config
+        if not c.monitor or c.patience == 0:
+            return False
+        if c.monitor not in logs:
+            raise GenzooError(f"train.monitor={c.monitor!r} is not a logged value; logged: {', '.join(sorted(logs))}.")
+        value = logs[c.monitor]
+        better = value < self.best - c.min_delta if c.monitor_mode == "min" else value > self.best + c.min_delta
+        if better:
+            self.best, self.stale = value, 0
+        else:
+            self.stale += 1
+        return self.stale >= c.patience
+
+    @torch.no_grad()
+    def samples(self, n: int) -> torch.Tensor:
+        """A grid's worth of samples from fixed noise (seeded apart from the training RNG)."""
+        gen = torch.Generator(self.device).manual_seed(self.config.seed + 12345)
+        labels = self.sample_labels[:n].to(self.device) if self.sample_labels is not None else None
+        self.model.eval()
+        try:
+            if self.ema is not None:
+                with self.ema.swapped_in(self.model):
+                    return self.model.sample(n, labels=labels, generator=gen)
+            return self.model.sample(n, labels=labels, generator=gen)
+        finally:
+            self.model.train()
+
+    def _save_grid(self) -> None:
+        if self.run_dir is not None and "sample" in self.model.capabilities:
+            save_grid(self.samples(self.config.sample_grid), self.run_dir / "samples" / f"step-{self.step:07d}.png")
+
+    def save_checkpoint(self) -> None:
+        if self.run_dir is None:
+            return
+        save_checkpoint(
+            self.run_dir / CHECKPOINT,
+            model=self.model,
+            ema=self.ema.state_dict() if self.ema else None,
+            optimizers=self.optimizers,
+            schedulers=self.schedulers,
+            counters={"step": self.step, "batch_index": self.batch_index, "best": self.best, "stale": self.stale,
+                      "bad_in_a_row": self.bad_in_a_row},
+        )
+
+    def resume(self) -> None:
+        if self.run_dir is None or not (self.run_dir / CHECKPOINT).is_file():
+            raise GenzooError(f"cannot resume: {self.run_dir}/{CHECKPOINT} does not exist.")
+        counters = load_checkpoint(
+            self.run_dir / CHECKPOINT, model=self.model, ema=self.ema,
+            optimizers=self.optimizers, schedulers=self.schedulers,
+        )
+        self.step, self.batch_index = counters["step"], counters["batch_index"]
+        self.best, self.stale, self.bad_in_a_row = counters["best"], counters["stale"], counters["bad_in_a_row"]
+        if self.ema is not None:
+            self.ema.to(self.device)
+
+    def finish(self) -> None:
+        """Final checkpoint, grid and pretrained folder (EMA weights as the "ema" variant)."""
+        if self.run_dir is None:
+            return
+        self.save_checkpoint()
+        self._save_grid()
+        grid = self.samples(self.config.sample_grid) if "sample" in self.model.capabilities else None
+        save_pretrained(self.model, self.run_dir / "pretrained",
+                        ema=self.ema.state_dict() if self.ema else None, samples=grid)
+
+    def fit(self) -> TrainResult:
+        c = self.config
+        if self.run_dir is not None:
+            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        progress = Progress(self.total, self.step, self.model.meta.get("name", "train"), self.show_progress)
+        logs: dict[str, float] = {}
+        stopped = ""
+        t0, since = time.perf_counter(), self.step
+        deadline = time.monotonic() + c.max_minutes * 60 if c.max_minutes else math.inf
+        try:
+            while self.step < self.total:
+                self.train_step()
+                if time.monotonic() >= deadline:
+                    logs = self._read_logs(self.step - since, time.perf_counter() - t0)
+                    self._write_log(logs)
+                    stopped = "time budget"
+                    break
+                if self.step % c.log_every == 0 or self.step == self.total:
+                    logs = self._read_logs(self.step - since, time.perf_counter() - t0)
+                    t0, since = time.perf_counter(), self.step
+                    self._write_log(logs)
+                    skipped = int(logs["skipped_steps"])
+                    self.bad_in_a_row = self.bad_in_a_row + skipped if skipped else 0
+                    info = "  ".join(f"{k} {v:.3g}" for k, v in logs.items() if k.endswith(".loss"))
+                    progress.update(self.step, f"{info}  {logs['images_per_s']:.0f} img/s")
+                    if self.bad_in_a_row >= c.max_bad_steps:
+                        stopped = "non-finite losses"
+                        break
+                    if self._early_stop(logs):
+                        stopped = "early stop"
+                        break
+                if c.sample_every and self.step % c.sample_every == 0 and self.step < self.total:
+                    self._save_grid()
+                if c.checkpoint_every and self.step % c.checkpoint_every == 0 and self.step < self.total:
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            self.save_checkpoint()  # nothing is lost: `--resume` continues from here
+            raise
+        finally:
+            progress.close()
+        if stopped == "non-finite losses":
+            self.save_checkpoint()
+            raise GenzooError(
+                f"training stopped at step {self.step}: {self.bad_in_a_row} updates in a row had non-finite losses "
+                f"(they were skipped; the weights in the checkpoint are intact). Lower the learning rate or set "
+                f"train.grad_clip, then --resume."
+            )
+        self.finish()
+        return TrainResult(self.model, self.run_dir, self.step, logs, stopped)

@@ -1,0 +1,1 @@
+"""Built-in plugins, one folder each, registered through the "genzoo" entry-point group."""

@@ -1,0 +1,19 @@
+"""DCGAN as a genzoo plugin: registration only, so listing the zoo imports no torch."""
+
+from genzoo import ModelSpec, Preprocessing, hookimpl
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(
+        name="dcgan",
+        family="dcgan",
+        config="genzoo.plugins.dcgan.config:DCGANConfig",
+        builder="genzoo.plugins.dcgan.model:build",
+        capabilities=("sample",),
+        preprocessing=Preprocessing(normalize="minus_one_one"),
+        recipe={"batch_size": 128, "steps": 3000, "ema_decay": 0.999, "ema_start": 500},
+        data="mnist",
+        description="Deep convolutional GAN (Radford et al. 2016): conv generator and discriminator, BN, Adam(2e-4, 0.5).",
+        tags=("gan", "unconditional"),
+    ))
