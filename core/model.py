@@ -74,8 +74,24 @@ class ZooModel(nn.Module):
         raise NotImplementedError
 
     def log_prob(self, images: torch.Tensor) -> torch.Tensor:
+        """Per-image log-likelihood, in nats, of the discrete 8-bit images behind ``images``.
+
+        ``images`` are normalised as the model's preprocessing does for training (for
+        dequantising models: already dequantised). Continuous densities include the change
+        of variables back to the 256 levels, so ``-log_prob / (D * ln 2)`` is bits/dim and
+        numbers compare across families. VAEs return their ELBO or an importance-weighted bound.
+        """
         self.require("log_prob")
         raise NotImplementedError
+
+    def anomaly_score(self, images: torch.Tensor) -> torch.Tensor:
+        """Per-image score, higher = more anomalous: -log_prob where the model has one, else the
+        reconstruction error. Families with a better-suited score override this."""
+        if "log_prob" in self.capabilities:
+            return -self.log_prob(images)
+        if "reconstruct" in self.capabilities:
+            return (self.reconstruct(images) - images).flatten(1).pow(2).mean(1)
+        raise CapabilityError(f"{self.family} has neither log_prob nor reconstruct, so it cannot score images.")
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         self.require("reconstruct")

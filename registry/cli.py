@@ -280,6 +280,20 @@ def demo(minutes: float, data_root: str | None, out: str) -> None:
     click.echo(f"trained {result.step} steps; samples: {grid.resolve()}")
 
 
+def _add_command_modules() -> None:
+    """Commands that belong to one application (score, denoise, translate, eval, ...) live in
+    their own ``registry/cmd_*.py`` file, each exposing ``command``; they import only click here."""
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if mod.name.startswith("cmd_"):
+            cli.add_command(importlib.import_module(f"genzoo.{mod.name}").command)
+
+
+_add_command_modules()
+
+
 def main() -> None:
     cli(prog_name="genzoo")
 

@@ -1,0 +1,35 @@
+"""Shared fixtures: where the real test data lives, and an offline, isolated environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GENZOO_TEST_DATA") or ROOT.parent / "shared" / "data")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _offline_isolated(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test touches the network or the user's cache."""
+    os.environ["GENZOO_OFFLINE"] = "1"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["GENZOO_CACHE"] = str(tmp_path_factory.mktemp("genzoo-cache"))
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The shared data root holding mnist/ (IDX files) and cifar10-sample/."""
+    if not (SHARED_DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST IDX files are not at {SHARED_DATA}/mnist (see ../shared/data/README.md)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def cifar_sample() -> Path:
+    path = SHARED_DATA / "cifar10-sample"
+    if not path.is_dir():
+        pytest.skip(f"the CIFAR-10 sample image folder is not at {path}")
+    return path
