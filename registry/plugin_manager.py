@@ -78,14 +78,22 @@ class PluginManager:
                                         distribution=distribution)
         self.pm.register(module, name=name)
 
-    def call(self, hook: str, make_arg: Callable[[PluginInfo], Any]) -> None:
-        """Call ``hook`` on each plugin separately, handing it an argument made for it alone."""
+    def call(
+        self, hook: str, make_arg: Callable[[PluginInfo], Any], undo: Callable[[PluginInfo], None] | None = None
+    ) -> None:
+        """Call ``hook`` on each plugin separately, handing it an argument made for it alone.
+
+        When a plugin's hook raises, ``undo`` removes what it registered before failing, so a
+        half-registered plugin never leaves half a model family behind.
+        """
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             info = self.plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name, impl.plugin_name)
             try:
                 impl.function(*([make_arg(info)] if impl.argnames else []))
             except Exception as exc:
                 info.errors.append(f"{hook} failed: {_one_line(exc)}")
+                if undo is not None:
+                    undo(info)
 
     def warn_failures(self) -> None:
         """One line per broken plugin on stderr, for commands other than ``genzoo plugins``."""

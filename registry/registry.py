@@ -170,6 +170,10 @@ def get_zoo() -> Zoo:
         "feature_extractors": (zoo.extractors, ExtractorSpec),
     }
     for kind, (table, spec_type) in tables.items():
-        manager.call(f"register_{kind}", lambda info, k=kind, t=table, s=spec_type: _registrar(zoo, info, k, t, s))
+        manager.call(
+            f"register_{kind}",
+            lambda info, k=kind, t=table, s=spec_type: _registrar(zoo, info, k, t, s),
+            lambda info, k=kind, t=table: [t.pop(name, None) for name in info.registered.pop(k, [])],
+        )
     _apply_catalog(zoo, catalog.load().variants)
     return zoo
