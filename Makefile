@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	tools/lint_imports.sh
 
 test: lint
 	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q

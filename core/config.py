@@ -19,7 +19,7 @@ from .errors import ConfigError, did_you_mean
 T = TypeVar("T")
 
 
-def option(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -> Any:  # noqa: A002
+def option(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -> Any:
     """A dataclass field with documentation (and optional allowed values) attached."""
     meta = {"help": help}
     if choices is not None:

@@ -10,7 +10,7 @@ clipping, EMA, NaN guard, checkpoints, logging), so a family's file holds only i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -29,7 +29,9 @@ class Batch:
     images_b: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
-        move = (lambda t: None if t is None else t.to(device, non_blocking=True))
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
         return Batch(move(self.images), move(self.labels), move(self.images_b))
 
     def __len__(self) -> int:
@@ -59,7 +61,7 @@ class Phase:
     name: str
     modules: Sequence[nn.Module]
     loss: Callable[[Batch], Losses]
-    optim: Optim = Optim()
+    optim: Optim = field(default_factory=Optim)
     repeats: int = 1
     """How many times this phase runs per step; repeats after the first draw a fresh batch."""
 

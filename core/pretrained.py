@@ -47,7 +47,8 @@ def _card(info: dict[str, Any], has_samples: bool) -> str:
         lines += [f"![samples]({SAMPLES})", ""]
     lines += [
         "## Use", "", "```python", "import genzoo", "",
-        'model = genzoo.create_model("PATH_OR_HUB_ID", pretrained=True)', "images = model.sample(16)  # (16, C, H, W) in [-1, 1]",
+        'model = genzoo.create_model("PATH_OR_HUB_ID", pretrained=True)',
+        "images = model.sample(16)  # (16, C, H, W) in [-1, 1]",
         "```", "", f"Family `{info.get('family')}` from plugin `{info.get('plugin')}`"
         + (f" (distribution `{info['distribution']}`)" if info.get("distribution") else "") + ".", "",
     ]
@@ -121,8 +122,12 @@ def load_weights(model: torch.nn.Module, directory: str | os.PathLike, variant: 
         def show(names: list[str]) -> str:
             return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
-        parts = [f"missing: {show(missing)}" if missing else "", f"unexpected: {show(unexpected)}" if unexpected else "",
-                 "wrong shape: " + show([f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}" for k in wrong])
-                 if wrong else ""]
-        raise GenzooError(f"{directory / WEIGHTS} does not match the model's config ({'; '.join(p for p in parts if p)}).")
+        shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}" for k in wrong]
+        parts = [
+            f"missing: {show(missing)}" if missing else "",
+            f"unexpected: {show(unexpected)}" if unexpected else "",
+            f"wrong shape: {show(shapes)}" if wrong else "",
+        ]
+        problems = "; ".join(p for p in parts if p)
+        raise GenzooError(f"{directory / WEIGHTS} does not match the model's config ({problems}).")
     model.load_state_dict(state)

@@ -41,7 +41,9 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise GenzooError(f"{path} is not a readable safetensors file ({exc}); it may be truncated or corrupt.") from None
+        raise GenzooError(
+            f"{path} is not a readable safetensors file ({exc}); it may be truncated or corrupt."
+        ) from None
     try:
         meta = json.loads(header.get(META_KEY, "{}"))
     except json.JSONDecodeError:

@@ -120,19 +120,29 @@ def _from_pretrained_folder(path: Path, variant: str, overrides: dict[str, Any])
 
 
 def create_model(name: str, *, pretrained: bool = False, variant: str = "default", **overrides: Any) -> Any:
-    """Build a model by registered name, or load one from a pretrained folder or a run dir.
+    """Build a model by registered name, or load one from a pretrained folder, a run dir or a hub
+    location (hf://OWNER/NAME[@REV], file:///HUB/OWNER/NAME[@REV]); ``pretrained=True`` with a
+    name pulls the hub location its zoo.toml variant names.
 
     ``overrides`` replace config fields (type-checked). ``variant`` picks "ema" or "raw"
     weights of a pretrained folder ("default": EMA where present).
     """
+    from .hub import is_location, pull
+
+    if is_location(name):  # hf://owner/name[@rev] or file:///hub/owner/name[@rev]: always pretrained
+        return _from_pretrained_folder(pull(name), variant, overrides)
     path = Path(name).expanduser()
     if path.is_dir():
         if (path / RUN_FILE).is_file():
             if (path / "pretrained" / "config.json").is_file():
                 return _from_pretrained_folder(path / "pretrained", variant, overrides)
-            raise GenzooError(f"run {path} has no pretrained/ folder yet; finish it with `genzoo train --resume {path}`.")
+            raise GenzooError(
+                f"run {path} has no pretrained/ folder yet; finish it with `genzoo train --resume {path}`."
+            )
         return _from_pretrained_folder(path, variant, overrides)
     entry = get_zoo().model(name)
+    if pretrained and entry.hub:
+        return _from_pretrained_folder(pull(entry.hub), variant, overrides)
     if pretrained:
         raise GenzooError(
             f"model {name!r} has no pretrained weights registered; train it with `genzoo train {name}` "
@@ -193,7 +203,7 @@ def train(
     out: str | os.PathLike | None = None,
     resume: str | os.PathLike | None = None,
     config: dict[str, Any] | None = None,
-    train: dict[str, Any] | None = None,  # noqa: A002 - mirrors --set train.X
+    train: dict[str, Any] | None = None,
     preprocessing: dict[str, Any] | None = None,
     data_root: str | os.PathLike | None = None,
     progress: bool | None = None,
@@ -223,6 +233,7 @@ def train(
         recipe = from_dict(TrainConfig, {**run["train"], **train_overrides}, where="train")
         prep = from_dict(Preprocessing, run["preprocessing"], where=f"{run_dir}/{RUN_FILE} preprocessing")
         source = run["data"]
+        data_root = data_root or run.get("data_root")
     else:
         if name is None:
             raise GenzooError("train needs a model name (or resume=RUN_DIR).")
@@ -251,6 +262,7 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / RUN_FILE, json.dumps({
             "model": entry.name, "family": entry.family, "plugin": entry.plugin, "data": source,
+            "data_root": str(Path(data_root).resolve()) if data_root else None,
             "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
             "preprocessing": to_dict(prep), "genzoo_version": _version(),
         }, indent=2) + "\n")

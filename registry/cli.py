@@ -127,7 +127,7 @@ def info(name: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--data", "data", default=None, help="mnist, fashion-mnist, cifar10, digits, a folder, or unpaired:A,B.")
-@click.option("--data-root", default=None, help="Where named datasets live (default $GENZOO_DATA or ~/.cache/genzoo/data).")
+@click.option("--data-root", default=None, help="Where named datasets live ($GENZOO_DATA, ~/.cache/genzoo/data).")
 @click.option("--steps", type=int, default=None, help="Optimisation steps.")
 @click.option("--epochs", type=int, default=None, help="Passes over the data (overrides --steps).")
 @click.option("--out", default=None, help="Run directory (default runs/NAME).")

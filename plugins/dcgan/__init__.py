@@ -14,6 +14,6 @@ def register_models(register):
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 128, "steps": 3000, "ema_decay": 0.999, "ema_start": 500},
         data="mnist",
-        description="Deep convolutional GAN (Radford et al. 2016): conv generator and discriminator, BN, Adam(2e-4, 0.5).",
+        description="Deep convolutional GAN (Radford et al. 2016): strided-conv generator and discriminator, BN.",
         tags=("gan", "unconditional"),
     ))

@@ -27,8 +27,9 @@ class ToyGAN(ZooModel):
     def __init__(self, config: ToyConfig) -> None:
         super().__init__(config)
         d = config.channels * config.image_size**2
-        self.generator = nn.Sequential(nn.Linear(config.latent_dim, config.hidden), nn.ReLU(), nn.Linear(config.hidden, d),
-                                       nn.Tanh())
+        self.generator = nn.Sequential(
+            nn.Linear(config.latent_dim, config.hidden), nn.ReLU(), nn.Linear(config.hidden, d), nn.Tanh()
+        )
         self.discriminator = nn.Sequential(nn.Linear(d, config.hidden), nn.LeakyReLU(0.2), nn.Linear(config.hidden, 1))
 
     def sample(self, n, *, labels=None, generator=None):

@@ -1,0 +1,144 @@
+"""The shared trainer on real data: exact resume, NaN guard, early stopping, EMA, run layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+import genzoo
+from genzoo.core.data import BatchLoader, load_digits
+from genzoo.core.errors import GenzooError
+from genzoo.core.model import ZooModel
+from genzoo.core.phases import Phase
+from genzoo.core.preprocessing import Preprocessing
+from genzoo.core.recipe import TrainConfig
+from genzoo.core.trainer import Trainer
+
+SMALL = {"g_width": 8, "d_width": 8, "latent_dim": 16}
+QUIET = {"batch_size": 16, "log_every": 2, "sample_every": 0, "checkpoint_every": 0, "ema_decay": 0.9,
+         "ema_start": 1}
+
+
+def _tensors(run: Path) -> dict[str, torch.Tensor]:
+    out = load_file(run / "pretrained" / "model.safetensors")
+    out.update({f"ema.{k}": v for k, v in load_file(run / "pretrained" / "model.ema.safetensors").items()})
+    return out
+
+
+def _logs(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_resume_continues_exactly(data_root: Path, tmp_path: Path) -> None:
+    """train(6) equals train(3) + resume to 6, tensor for tensor, on real MNIST."""
+    kw = {"config": SMALL, "data_root": data_root, "progress": False}
+    genzoo.train("dcgan-mnist", "mnist", steps=6, out=tmp_path / "full", train=QUIET, **kw)
+    genzoo.train("dcgan-mnist", "mnist", steps=3, out=tmp_path / "split", train=QUIET, **kw)
+    genzoo.train(resume=tmp_path / "split", steps=6, data_root=data_root, progress=False)
+    full, split = _tensors(tmp_path / "full"), _tensors(tmp_path / "split")
+    assert full.keys() == split.keys()
+    for name in full:
+        assert torch.equal(full[name], split[name]), name
+    full_logs, split_logs = _logs(tmp_path / "full"), _logs(tmp_path / "split")
+    assert [e["step"] for e in split_logs] == [2, 3, 4, 6]  # the first run also logs its last step
+    assert full_logs[-1]["g.loss"] == split_logs[-1]["g.loss"]
+
+
+def test_run_dir_layout_and_refusal_to_overwrite(data_root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = genzoo.train("dcgan-mnist", "mnist", steps=4, out=run, config=SMALL, data_root=data_root,
+                          train={**QUIET, "sample_every": 2, "checkpoint_every": 2}, progress=False)
+    assert result.step == 4
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-0000002.png", "step-0000004.png"]
+    assert (run / "checkpoints" / "last.safetensors").is_file()
+    assert {p.name for p in (run / "pretrained").iterdir()} >= {"config.json", "model.safetensors", "README.md"}
+    assert not list(run.rglob("*.tmp"))
+    run_json = json.loads((run / "run.json").read_text())
+    assert run_json["config"]["g_width"] == 8 and run_json["train"]["batch_size"] == 16
+    before = (run / "run.json").read_bytes()
+    with pytest.raises(GenzooError, match="already holds a run"):
+        genzoo.train("dcgan-mnist", "mnist", steps=1, out=run, data_root=data_root, progress=False)
+    assert (run / "run.json").read_bytes() == before
+    model = genzoo.create_model(str(run))
+    gen = torch.Generator().manual_seed(0)
+    assert model.sample(3, generator=gen).shape == (3, 1, 28, 28)
+
+
+class Toy(ZooModel):
+    """One linear layer whose loss we can poison or freeze, to exercise the trainer's safety nets."""
+
+    def __init__(self, poison: set[int] | None = None, constant: bool = False) -> None:
+        super().__init__(config=None)
+        self.net = nn.Linear(4, 1)
+        self.poison, self.constant, self.calls = poison or set(), constant, 0
+
+    def _loss(self, batch):
+        self.calls += 1
+        x = batch.images.flatten(1)[:, :4]
+        loss = self.net(x).pow(2).mean()
+        if self.constant:
+            loss = loss * 0 + 1.0
+        if self.calls in self.poison:
+            loss = loss * float("nan")
+        return {"loss": loss}
+
+    def phases(self):
+        return [Phase("fit", [self.net], self._loss)]
+
+
+def _loader() -> BatchLoader:
+    return BatchLoader(load_digits(split="train"), Preprocessing(), batch_size=8, seed=0, device="cpu")
+
+
+def test_non_finite_steps_are_skipped_without_touching_weights() -> None:
+    model = Toy(poison={3})
+    trainer = Trainer(model, _loader(), TrainConfig(steps=2, log_every=1, sample_every=0, device="cpu"),
+                      progress=False)
+    trainer.fit()
+    before = [p.detach().clone() for p in model.parameters()]
+    opt_state = {k: v.clone() for k, v in trainer.optimizers["fit"].state_dict()["state"][0].items()}
+    trainer.config = TrainConfig(steps=3, log_every=1, sample_every=0, device="cpu")
+    trainer.total = 3
+    result = trainer.fit()
+    assert result.logs["skipped_steps"] == 1.0
+    assert all(torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    after = trainer.optimizers["fit"].state_dict()["state"][0]
+    assert all(torch.equal(opt_state[k], after[k]) for k in opt_state)  # Adam's step count did not move
+
+
+def test_repeated_non_finite_losses_abort_cleanly(tmp_path: Path) -> None:
+    model = Toy(poison=set(range(3, 100)))
+    cfg = TrainConfig(steps=50, log_every=2, sample_every=0, checkpoint_every=0, max_bad_steps=4, device="cpu")
+    with pytest.raises(GenzooError, match="updates in a row had non-finite losses"):
+        Trainer(model, _loader(), cfg, tmp_path, progress=False).fit()
+    assert (tmp_path / "checkpoints" / "last.safetensors").is_file()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_early_stopping_on_a_monitored_value() -> None:
+    cfg = TrainConfig(steps=100, log_every=2, sample_every=0, monitor="fit.loss", patience=3, device="cpu")
+    result = Trainer(Toy(constant=True), _loader(), cfg, progress=False).fit()
+    assert result.stopped == "early stop" and result.step == 8  # first interval sets best, 3 stale follow
+    bad = TrainConfig(steps=10, log_every=2, sample_every=0, monitor="nope", patience=1, device="cpu")
+    with pytest.raises(GenzooError, match="train.monitor='nope' is not a logged value"):
+        Trainer(Toy(), _loader(), bad, progress=False).fit()
+
+
+def test_ema_tracks_the_live_weights() -> None:
+    model = genzoo.create_model("dcgan-mnist", **SMALL)
+    images = load_digits(split="train")
+    from genzoo.core.data import format_images
+
+    loader = BatchLoader(format_images(images, 28, 1), Preprocessing(), 16, 0, "cpu")
+    cfg = TrainConfig(steps=5, log_every=5, sample_every=0, ema_decay=0.5, ema_start=0, device="cpu")
+    trainer = Trainer(model, loader, cfg, progress=False)
+    trainer.fit()
+    live = dict(model.generator.named_parameters())
+    shadow = dict(trainer.ema.shadows["generator"].named_parameters())
+    assert all(not torch.equal(live[k], shadow[k]) for k in live if live[k].ndim > 1)
+    assert all((live[k] - shadow[k]).abs().max() < 0.05 for k in live)
