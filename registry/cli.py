@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from genzoo.core.errors import GenzooError
+from genzoo.core.errors import DataError, GenzooError
 
 from . import api
 from .registry import get_zoo
@@ -250,34 +250,28 @@ def data_check(path: Path, as_json: bool) -> None:
 @cli.command()
 @click.option("--minutes", type=float, default=2.0, show_default=True, help="Training budget.")
 @click.option("--data-root", default=None, help="Where MNIST lives (default $GENZOO_DATA or ~/.cache/genzoo/data).")
-@click.option("--out", default="runs/demo", show_default=True, help="Run directory (replaced if it is a demo run).")
+@click.option("--out", default="runs/demo", show_default=True, help="Run directory (runs/demo-2, ... if taken).")
 def demo(minutes: float, data_root: str | None, out: str) -> None:
     """Train DCGAN on MNIST for a few minutes, then write a sample grid."""
-    import shutil
-
-    out_dir = Path(out)
-    if out_dir.exists():
-        if not (out_dir / api.RUN_FILE).is_file():
-            raise GenzooError(f"{out_dir} exists and is not a genzoo run; pass --out to another folder.")
-        shutil.rmtree(out_dir)
-    name, source = "dcgan-mnist", "mnist"
-    try:
-        api.load_data("mnist", image_size=28, channels=1, root=data_root)
-    except GenzooError as exc:
-        click.echo(f"MNIST is not available ({exc})\nfalling back to the digits set bundled with scikit-learn.")
-        name, source = "dcgan-digits", "digits"
-    click.echo(f"training {name} on {source} for {minutes:g} minutes ...")
-    result = api.train(name, source, out=out_dir, data_root=data_root,
-                       train={"max_minutes": minutes, "steps": 1_000_000, "sample_every": 0, "checkpoint_every": 0})
-    grid = out_dir / "demo-samples.png"
-    from genzoo.core.images import save_grid
-
-    model = api.create_model(str(out_dir))
     import torch
 
+    from genzoo.core.images import save_grid
+
+    out_dir, n = Path(out), 1
+    while out_dir.exists():  # never replace an earlier run: take the next free name
+        n += 1
+        out_dir = Path(f"{out}-{n}")
+    budget = {"max_minutes": minutes, "steps": 1_000_000, "sample_every": 0, "checkpoint_every": 0}
+    click.echo(f"training dcgan-mnist on MNIST for {minutes:g} minutes ...")
+    try:
+        result = api.train("dcgan-mnist", "mnist", out=out_dir, data_root=data_root, train=budget)
+    except DataError as exc:  # raised while loading, before the run dir is created
+        click.echo(f"MNIST is not available: {exc}\nFalling back to the digits set bundled with scikit-learn.")
+        result = api.train("dcgan-digits", "digits", out=out_dir, data_root=data_root, train=budget)
+    model = api.create_model(str(out_dir))
     with torch.no_grad():
-        save_grid(model.sample(64, generator=torch.Generator().manual_seed(0)), grid)
-    click.echo(f"trained {result.step} steps; samples: {grid.resolve()}")
+        grid = save_grid(model.sample(64, generator=torch.Generator().manual_seed(0)), out_dir / "demo-samples.png")
+    click.echo(f"trained {result.step} steps in {minutes:g} minutes; samples: {grid.resolve()}")
 
 
 def _add_command_modules() -> None:

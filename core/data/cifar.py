@@ -133,7 +133,7 @@ def load_cifar10(root: Path | str, split: str = "train", download: bool = False)
         return load_cifar10_binary(extract_cifar(archive, root / "cifar10"), split)
     raise DataError(
         f"CIFAR-10 {split} files not found (looked in {' and '.join(map(str, candidates))} for "
-        f"{', '.join(SPLIT_FILES[split])}, and for an image folder {image_folder}). With network, pass "
-        f"download=True (CLI: --download) to fetch the binary version into {root / 'cifar10'}; offline, "
+        f"{', '.join(SPLIT_FILES[split])}, and for an image folder {image_folder}). With network "
+        f"access genzoo downloads the binary version into {root / 'cifar10'} (unless GENZOO_OFFLINE=1); offline, "
         "copy cifar-10-batches-bin there or train on 'digits'/'mnist'."
     )

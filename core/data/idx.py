@@ -185,9 +185,9 @@ def _load_family(source: IdxSource, root: Path | str, split: str, download: bool
     looked = " and ".join(str(c) for c in candidates)
     raise DataError(
         f"{source.name} {split} files not found (looked in {looked} for "
-        f"{_PREFIX[split]}-images-idx3-ubyte[.gz]). With network, pass download=True (CLI: --download) "
-        f"to fetch them into {root / source.folder}; offline, copy the IDX files there or use the "
-        "bundled 'digits' data set."
+        f"{_PREFIX[split]}-images-idx3-ubyte[.gz]). With network access "
+        f"genzoo downloads them into {root / source.folder} (unless GENZOO_OFFLINE=1); offline, copy the "
+        "IDX files there or use the bundled 'digits' data set."
     )
 
 
