@@ -31,7 +31,10 @@ class TrainConfig:
     checkpoint_every: int = option(1000, "Write a resumable checkpoint every N steps (0 = only at the end).")
     sample_grid: int = option(64, "Images in each sample grid.")
     max_bad_steps: int = option(20, "Abort after this many consecutive steps with a non-finite loss.")
-    monitor: str = option("", "Logged value watched for early stopping (e.g. 'g.loss'); empty = off.")
+    eval_every: int = option(0, "Evaluate the model every N steps with the run's evaluator (0 = off).")
+    monitor: str = option(
+        "", "Logged value watched for early stopping, e.g. 'g.loss' or an evaluation such as 'eval.fid'; empty = off."
+    )
     monitor_mode: Literal["min", "max"] = option("min", "Whether the monitored value should fall or rise.")
     patience: int = option(0, "Stop after this many log intervals without improvement (0 = off).")
     min_delta: float = option(0.0, "Smallest change of the monitored value that counts as improvement.")
@@ -47,4 +50,5 @@ class TrainConfig:
         check(self.sample_every >= 0, "train.sample_every", self.sample_every, "0 or more")
         check(self.checkpoint_every >= 0, "train.checkpoint_every", self.checkpoint_every, "0 or more")
         check(self.max_bad_steps >= 1, "train.max_bad_steps", self.max_bad_steps, "at least 1")
+        check(self.eval_every >= 0, "train.eval_every", self.eval_every, "0 (off) or more")
         check(self.patience >= 0, "train.patience", self.patience, "0 or more")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ class Trainer:
         *,
         progress: bool | None = None,
         sample_labels: torch.Tensor | None = None,
+        evaluate: Callable[[ZooModel], dict[str, float]] | None = None,
     ) -> None:
         self.model, self.loader, self.config = model, loader, config
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -101,6 +103,9 @@ class Trainer:
         self.autocast = self.device.type == "cuda" and config.precision == "bf16"
         self.show_progress = progress
         self.sample_labels = sample_labels
+        self.evaluate = evaluate
+        if config.eval_every and evaluate is None:
+            raise GenzooError("train.eval_every is set but no evaluator was given (e.g. --eval-metrics fid).")
         self.step = 0
         self.batch_index = 0
         self.best = math.inf if config.monitor_mode == "min" else -math.inf
@@ -201,6 +206,22 @@ class Trainer:
         finally:
             self.model.train()
 
+    @torch.no_grad()
+    def _evaluate(self) -> dict[str, float]:
+        """Scores of the sampling weights (EMA where kept), logged as ``eval.<metric>``."""
+        self.model.eval()
+        try:
+            if self.ema is not None:
+                with self.ema.swapped_in(self.model):
+                    scores = self.evaluate(self.model)
+            else:
+                scores = self.evaluate(self.model)
+        finally:
+            self.model.train()
+        logs = {f"eval.{k}": float(v) for k, v in scores.items()}
+        self._write_log(logs)
+        return logs
+
     def _save_grid(self) -> None:
         if self.run_dir is not None and "sample" in self.model.capabilities:
             save_grid(self.samples(self.config.sample_grid), self.run_dir / "samples" / f"step-{self.step:07d}.png")
@@ -268,7 +289,13 @@ class Trainer:
                     if self.bad_in_a_row >= c.max_bad_steps:
                         stopped = "non-finite losses"
                         break
-                    if self._early_stop(logs):
+                    if not c.monitor.startswith("eval.") and self._early_stop(logs):
+                        stopped = "early stop"
+                        break
+                if c.eval_every and self.step % c.eval_every == 0:
+                    evals = self._evaluate()
+                    logs.update(evals)
+                    if c.monitor.startswith("eval.") and self._early_stop(evals):
                         stopped = "early stop"
                         break
                 if c.sample_every and self.step % c.sample_every == 0 and self.step < self.total:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -69,11 +70,18 @@ def test_run_dir_layout_and_refusal_to_overwrite(data_root: Path, tmp_path: Path
     assert model.sample(3, generator=gen).shape == (3, 1, 28, 28)
 
 
+@dataclass(frozen=True)
+class ToyConfig:
+    width: int = 4
+
+
 class Toy(ZooModel):
     """One linear layer whose loss we can poison or freeze, to exercise the trainer's safety nets."""
 
+    capabilities = frozenset()
+
     def __init__(self, poison: set[int] | None = None, constant: bool = False) -> None:
-        super().__init__(config=None)
+        super().__init__(ToyConfig())
         self.net = nn.Linear(4, 1)
         self.poison, self.constant, self.calls = poison or set(), constant, 0
 
@@ -142,3 +150,21 @@ def test_ema_tracks_the_live_weights() -> None:
     shadow = dict(trainer.ema.shadows["generator"].named_parameters())
     assert all(not torch.equal(live[k], shadow[k]) for k in live if live[k].ndim > 1)
     assert all((live[k] - shadow[k]).abs().max() < 0.05 for k in live)
+
+
+def test_periodic_evaluation_is_logged_and_can_stop_training(tmp_path: Path) -> None:
+    scores = iter([5.0, 4.0, 4.5, 4.2, 4.1, 3.0])
+    seen: list[bool] = []
+
+    def evaluate(model: ZooModel) -> dict[str, float]:
+        seen.append(model.training)
+        return {"fid": next(scores)}
+
+    cfg = TrainConfig(steps=100, log_every=5, eval_every=2, sample_every=0, checkpoint_every=0,
+                      monitor="eval.fid", patience=3, device="cpu")
+    result = Trainer(Toy(), _loader(), cfg, tmp_path, progress=False, evaluate=evaluate).fit()
+    assert result.stopped == "early stop" and result.step == 10  # best at step 4, then 3 evaluations without
+    assert seen == [False] * 5  # evaluated in eval mode
+    assert [e["eval.fid"] for e in _logs(tmp_path) if "eval.fid" in e] == [5.0, 4.0, 4.5, 4.2, 4.1]
+    with pytest.raises(GenzooError, match="no evaluator was given"):
+        Trainer(Toy(), _loader(), TrainConfig(eval_every=2, device="cpu"), progress=False)
