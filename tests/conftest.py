@@ -11,6 +11,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GENZOO_TEST_DATA") or ROOT.parent / "shared" / "data")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets one core's worth of torch threads, so two workers on a
+    two-core machine do not oversubscribe it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _offline_isolated(tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test touches the network or the user's cache."""
