@@ -7,6 +7,8 @@ networks are plain nn.Modules that happen to have the right methods.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
@@ -59,6 +61,12 @@ class ZooModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    def save_pretrained(self, directory: str | os.PathLike, **kwargs: Any) -> Path:
+        """Write config.json + model.safetensors + README.md (see genzoo.core.pretrained)."""
+        from .pretrained import save_pretrained
+
+        return save_pretrained(self, directory, **kwargs)
 
     def require(self, capability: str) -> None:
         if capability not in self.capabilities:

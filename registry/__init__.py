@@ -17,6 +17,7 @@ from genzoo.core.version import __version__
 
 from .api import create_model, list_models, load_data, model_info, train
 from .hookspecs import hookimpl
+from .hub import pull, push
 from .specs import DatasetSpec, ExtractorSpec, MetricSpec, ModelSpec
 
 __all__ = [
@@ -36,5 +37,7 @@ __all__ = [
     "list_models",
     "load_data",
     "model_info",
+    "pull",
+    "push",
     "train",
 ]

@@ -159,9 +159,12 @@ def train(name: str | None, data: str | None, data_root: str | None, steps: int 
 @click.option("--out", default="samples.png", show_default=True, help="Grid PNG to write.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--label", type=int, default=None, help="Class to sample (conditional models).")
+@click.option("--per-class", "per_class", type=int, default=None,
+              help="Conditional models: a grid with one row per class, this many images each (replaces --n).")
 @click.option("--nrow", type=int, default=None, help="Images per row.")
 @click.option("--variant", type=click.Choice(["default", "ema", "raw"]), default="default", show_default=True)
-def sample(name: str, n: int, out: str, seed: int, label: int | None, nrow: int | None, variant: str) -> None:
+def sample(name: str, n: int, out: str, seed: int, label: int | None, per_class: int | None, nrow: int | None,
+           variant: str) -> None:
     """Sample a grid from a run dir, a pretrained folder or a registered NAME."""
     import torch
 
@@ -169,18 +172,33 @@ def sample(name: str, n: int, out: str, seed: int, label: int | None, nrow: int 
 
     if n < 1:
         raise GenzooError(f"--n must be at least 1 (got {n}).")
+    if per_class is not None and label is not None:
+        raise GenzooError("--per-class samples every class; drop --label (or drop --per-class).")
+    if per_class is not None and per_class < 1:
+        raise GenzooError(f"--per-class must be at least 1 (got {per_class}).")
     model = api.create_model(name, variant=variant)
-    if Path(name).is_dir() is False:
+    if name in get_zoo().models:
         click.echo(f"note: {name} is untrained (no run dir or pretrained folder given); samples are noise.", err=True)
     labels = None
-    if label is not None:
+    if per_class is not None:
         model.require("conditional")
+        classes = getattr(model.config, "num_classes", 0)
+        if not classes:
+            raise GenzooError(f"{model.family} is conditional but its config has no num_classes; use --label.")
+        labels = torch.arange(classes).repeat_interleave(per_class)
+        n, nrow = len(labels), per_class
+    elif label is not None:
+        model.require("conditional")
+        classes = getattr(model.config, "num_classes", 0)
+        if classes and not 0 <= label < classes:
+            raise GenzooError(f"--label {label} is out of range; {model.family} has classes 0..{classes - 1}.")
         labels = torch.full((n,), label, dtype=torch.long)
     model.require("sample")
     model.eval()
     with torch.no_grad():
         images = model.sample(n, labels=labels, generator=torch.Generator().manual_seed(seed))
-    click.echo(f"wrote {save_grid(images, out, nrow)} ({n} images)")
+    what = f"{classes} classes x {per_class}" if per_class is not None else f"{n} images"
+    click.echo(f"wrote {save_grid(images, out, nrow)} ({what})")
 
 
 @cli.command()
