@@ -24,6 +24,7 @@ lint: $(STAMP)
 	tools/lint_imports.sh
 
 test: lint
+	tools/ensure_chromium.sh
 	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -8,6 +8,9 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/genzoo"
 cp "$root"/registry/*.py "$stage/genzoo/"
+for sub in "$root"/registry/*/__init__.py; do  # subpackages of genzoo (e.g. genzoo.benchmark)
+    [ -e "$sub" ] && cp -r "$(dirname "$sub")" "$stage/genzoo/"
+done
 cp -r "$root/core" "$stage/genzoo/core"
 cp -r "$root/plugins" "$stage/genzoo/plugins"
 cd "$stage"

@@ -1,0 +1,150 @@
+"""Cells: one model trained with one seed and scored under the suite's protocol.
+
+A cell's key is the sha256 of everything that decides its numbers: the model name, its
+resolved config, training recipe and preprocessing, the data, the budget, the seed and the
+evaluation protocol (with the extractor's weight digest). Changing any of them makes a new
+cell; changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ and is
+finished exactly when its result.json exists: that file is written atomically as the last
+step, so a cell killed half-way has none and is wiped and redone on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genzoo.core.errors import ConfigError, GenzooError
+
+from .suite import Suite, SuiteModel
+
+CELL_FILE, RESULT_FILE, ERROR_FILE = "cell.json", "result.json", "error.json"
+KEY_CHARS = 16  # folder names; the full digest is kept in cell.json
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: SuiteModel
+    seed: int
+    identity: dict[str, Any]
+    key: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.label} (seed {self.seed})"
+
+    def dir(self, out: Path) -> Path:
+        return Path(out) / "cells" / self.key[:KEY_CHARS]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.model.label, "seed": self.seed, "model": self.model.to_dict(),
+                "identity": self.identity}
+
+
+def cell_key(identity: dict[str, Any]) -> str:
+    blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def train_overrides(model: SuiteModel, suite: Suite, seed: int) -> dict[str, Any]:
+    """Trainer fields for one cell: the bench's quiet defaults, then the suite's, the model's, the seed.
+
+    A benchmark keeps only the final weights and grid, so periodic grids and checkpoints are
+    off unless asked for; losses are logged often enough to draw a curve of a short run.
+    """
+    quiet: dict[str, Any] = {"sample_every": 0, "checkpoint_every": 0}
+    if model.budget.kind == "steps":
+        quiet["log_every"] = max(1, min(50, int(model.budget.value) // 40))
+    out = {**quiet, **suite.train, **model.train, "seed": seed}
+    if model.budget.kind == "steps":
+        out["steps"] = int(model.budget.value)
+    elif model.budget.kind == "epochs":
+        out["epochs"] = int(model.budget.value)
+    elif model.budget.kind == "minutes":
+        out["max_minutes"] = float(model.budget.value)
+        out["steps"] = 1_000_000_000  # the clock ends the run
+    return out
+
+
+def resolved_model(model: SuiteModel, suite: Suite, seed: int) -> dict[str, Any]:
+    """The model's typed config, recipe and preprocessing after the suite's and its own overrides.
+
+    Hub locations are identified by the location itself (a pinned @revision pins the weights).
+    """
+    from genzoo.core.config import to_dict
+    from genzoo.hub import is_location
+
+    from ..registry import get_zoo
+
+    if is_location(model.model):
+        return {"location": model.model, "config": model.config}
+    entry = get_zoo().model(model.model)
+    where = f"{suite.path}: [suites.{suite.name}] model {model.label!r}"
+    try:
+        config = entry.make_config(model.config)
+        recipe = entry.make_recipe(train_overrides(model, suite, seed))
+        prep = entry.make_preprocessing(model.preprocessing)
+    except GenzooError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if model.budget.kind == "pretrained":
+        return {"hub": entry.hub, "config": to_dict(config)}
+    return {"config": to_dict(config), "train": to_dict(recipe), "preprocessing": to_dict(prep)}
+
+
+def plan(suite: Suite, extractor_id: dict[str, Any] | None = None) -> list[Cell]:
+    """Every cell of the suite, model by model, seed by seed.
+
+    A pretrained model has nothing to seed (its weights are fixed and the evaluation seed is
+    part of the protocol), so it gets one cell, not one per seed.
+    """
+    protocol = {**suite.protocol.to_dict(), "extractor": extractor_id or {}}
+    cells = []
+    for m in suite.models:
+        seeds = suite.seeds[:1] if m.budget.kind == "pretrained" else suite.seeds
+        for seed in seeds:
+            identity = {"model": m.model, "resolved": resolved_model(m, suite, seed), "data": suite.protocol.data,
+                        "budget": m.budget.to_dict(), "seed": seed, "protocol": protocol}
+            cells.append(Cell(m, seed, identity, cell_key(identity)))
+    return cells
+
+
+def finished(cell_dir: Path) -> dict[str, Any] | None:
+    """The cell's result when it finished; None when it has not (or its result is unreadable)."""
+    try:
+        return json.loads((cell_dir / RESULT_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def last_error(cell_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((cell_dir / ERROR_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def prepare(cell: Cell, out: Path) -> Path:
+    """A clean folder for a cell about to run: whatever a killed or failed attempt left is removed."""
+    d = cell.dir(out)
+    if (d / RESULT_FILE).exists():
+        raise GenzooError(f"{d} is already finished; refusing to overwrite it.")
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    (d / CELL_FILE).write_text(json.dumps(cell.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    return d
+
+
+def write_result(cell_dir: Path, result: dict[str, Any]) -> Path:
+    from genzoo.core.atomic import atomic_write_text
+
+    atomic_write_text(cell_dir / RESULT_FILE, json.dumps(result, indent=2, default=str) + "\n")
+    return cell_dir / RESULT_FILE
+
+
+def write_error(cell_dir: Path, error: dict[str, Any]) -> None:
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    (cell_dir / ERROR_FILE).write_text(json.dumps(error, indent=2, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,264 @@
+"""report.html: one self-contained page (every image a base64 data URI) a reader can open or mail.
+
+Plots are drawn with matplotlib's Agg backend: a bar chart per metric with error bars over
+seeds, quality against training cost, each model's training losses (and evaluation curves
+when the runs logged any), and a sample grid per model. A small script records, once the
+page has loaded, how many images decoded; a headless browser test reads it from the DOM.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from genzoo.core.atomic import atomic_write_text
+
+from .report import best_labels, fmt, header, protocol_lines, table_rows
+
+MAX_GRID_PX = 256
+DPI = 72
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1150px;color:#222}
+h1{font-size:1.6em;margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
+table{border-collapse:collapse;font-size:14px}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:right}
+th{background:#f5f5f5}td.l,th.l{text-align:left}td.best{font-weight:bold;background:#e6f4ea;color:#137333}
+td.na{color:#999;font-size:12px;text-align:left;max-width:220px}.meta{color:#555;font-size:14px}
+.grid{display:flex;flex-wrap:wrap;gap:18px}.grid figure{margin:0;text-align:center;font-size:13px}
+img{max-width:100%}code{background:#f5f5f5;padding:1px 4px}.small{font-size:12px;color:#666}
+"""
+
+_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.dataset.imagesTotal = imgs.length;
+  document.body.dataset.images = ok.length;
+  document.body.dataset.tableRows = document.querySelectorAll('table.results tbody tr').length;
+  document.body.dataset.rendered = 'yes';
+});
+"""
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    _plt().close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(data: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _bar_chart(summary: dict[str, Any], col: dict[str, Any]) -> str | None:
+    models = [m for m in summary["models"] if "mean" in m["scores"][col["score"]]]
+    if not models:
+        return None
+    plt = _plt()
+    best = best_labels(summary["models"], col)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(models) + 1.5), 3.2))
+    stats = [m["scores"][col["score"]] for m in models]
+    colors = ["#2e7d32" if m["label"] in best else "#5b8def" for m in models]
+    ax.bar(range(len(models)), [s["mean"] for s in stats], yerr=[s["std"] or 0 for s in stats], capsize=4,
+           color=colors)
+    ax.set_xticks(range(len(models)), [m["label"] for m in models], rotation=25, ha="right")
+    ax.set_title(f"{header(col)}  (mean ± std over seeds; green = best)")
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def _scatter(summary: dict[str, Any]) -> str | None:
+    cols = [c for c in summary["columns"] if any("mean" in m["scores"][c["score"]] for m in summary["models"])]
+    models = [m for m in summary["models"] if m.get("train_seconds")]
+    if not cols or not models:
+        return None
+    plt = _plt()
+    ncol = min(3, len(cols))
+    nrow = (len(cols) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.3 * nrow), squeeze=False)
+    for ax, col in zip(axes.flat, cols):
+        for m in models:
+            s = m["scores"][col["score"]]
+            if "mean" not in s:
+                continue
+            t = m["train_seconds"]
+            ax.errorbar(t["mean"], s["mean"], xerr=t["std"] or 0, yerr=s["std"] or 0, fmt="o", capsize=3)
+            ax.annotate(m["label"], (t["mean"], s["mean"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xlabel("train seconds")
+        ax.set_ylabel(header(col))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(cols):]:
+        ax.axis("off")
+    fig.suptitle("quality vs training cost")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    except OSError:
+        pass
+    return rows
+
+
+def _curves(out: Path, summary: dict[str, Any], label: str, prefix: str) -> str | None:
+    """One panel per logged key (losses, or eval.* scores), one line per seed."""
+    series: dict[str, dict[int, tuple[list[float], list[float]]]] = {}
+    for c in summary["cells"]:
+        if c["label"] != label or c["status"] != "ok" or not c.get("losses"):
+            continue
+        for row in _read_log(out / c["dir"] / c["losses"]):
+            for k, v in row.items():
+                wanted = k.startswith("eval.") if prefix == "eval." else k.endswith("loss")
+                if wanted and isinstance(v, (int, float)):
+                    xs, ys = series.setdefault(k, {}).setdefault(c["seed"], ([], []))
+                    xs.append(row.get("step", len(xs)))
+                    ys.append(v)
+    if not series:
+        return None
+    plt = _plt()
+    keys = sorted(series)[:6]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 2.8), squeeze=False)
+    for ax, k in zip(axes.flat, keys):
+        for seed, (xs, ys) in sorted(series[k].items()):
+            ax.plot(xs, ys, lw=1.2, label=f"seed {seed}")
+        ax.set_title(k, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(label, fontsize=11)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _grid(out: Path, summary: dict[str, Any], label: str) -> str | None:
+    from PIL import Image
+
+    for c in summary["cells"]:
+        if c["label"] == label and c["status"] == "ok" and c.get("grid"):
+            path = out / c["dir"] / c["grid"]
+            if not path.is_file():
+                continue
+            with Image.open(path) as im:
+                im = im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode)
+                if max(im.size) > MAX_GRID_PX:
+                    im.thumbnail((MAX_GRID_PX, MAX_GRID_PX), Image.LANCZOS)
+                buf = io.BytesIO()
+                im.save(buf, format="PNG", optimize=True)
+            return base64.b64encode(buf.getvalue()).decode("ascii")
+    return None
+
+
+def _table(summary: dict[str, Any]) -> str:
+    head, rows = table_rows(summary)
+    left = {"model", "budget"}
+    th = "".join(f'<th class="{"l" if h in left else ""}">{html.escape(h)}</th>' for h in head)
+    body = []
+    for row in rows:
+        tds = []
+        for h, (text, best) in zip(head, row):
+            cls = "best" if best else ("na" if text.startswith("n/a") else ("l" if h in left else ""))
+            tds.append(f'<td class="{cls}">{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return f'<table class="results"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _cells_table(summary: dict[str, Any]) -> str:
+    rows = []
+    for c in summary["cells"]:
+        status = c["status"] if c["status"] == "ok" else f"{c['status']}: {c.get('error', '')}"
+        rows.append(f"<tr><td class='l'>{html.escape(c['label'])}</td><td>{c['seed']}</td>"
+                    f"<td class='l'>{html.escape(status)}</td><td>{c.get('steps', '-')}</td>"
+                    f"<td>{c.get('train_seconds', '-')}</td><td>{c.get('eval_seconds', '-')}</td>"
+                    f"<td class='l'><code>{c['key'][:16]}</code></td></tr>")
+    return ("<table><thead><tr><th class='l'>model</th><th>seed</th><th class='l'>status</th><th>steps</th>"
+            "<th>train s</th><th>eval s</th><th class='l'>cell</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>")
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def render(out: Path, summary: dict[str, Any]) -> str:
+    e = html.escape
+    plots = _have_matplotlib()
+    suite, mach, p = summary["suite"], summary["machine"], summary["suite"]["protocol"]
+    parts = [f"<h1>Benchmark: {e(suite['name'])}</h1>", f"<p>{e(suite.get('description', ''))}</p>",
+             "<ul class='meta'>",
+             f"<li>command: <code>{e(summary['command'])}</code></li>",
+             f"<li>date (UTC): {e(summary['date'])}</li>",
+             f"<li>machine: {e(mach['cpu'])} ({mach['cpu_count']} cores)"
+             f"{e(', ' + mach['gpu']) if mach['gpu'] else ''}; "
+             f"{e(mach['platform'])}; python {e(mach['python'])}, torch {e(mach['torch'])}, "
+             f"genzoo {e(summary['genzoo_version'])}</li>",
+             f"<li>real data: {e(p['data'])} [{e(p['split'])}], n = {p['n']} per side, features "
+             f"<code>{e(p['features'])}</code>; mean ± std over seeds; best per column highlighted</li></ul>",
+             "<h2>Results</h2>", _table(summary)]
+    if not plots:
+        parts.append("<p><b>matplotlib is not installed, so this report has no plots</b> "
+                     "(<code>pip install matplotlib</code>, then rerun the same command: nothing is retrained).</p>")
+    charts = [(c, _bar_chart(summary, c)) for c in summary["columns"]] if plots else []
+    charts = [(c, img) for c, img in charts if img]
+    if charts:
+        parts.append("<h2>Metrics</h2><div class='grid'>")
+        parts += [f"<figure>{_img(img, header(c))}</figure>" for c, img in charts]
+        parts.append("</div>")
+    scatter = _scatter(summary) if plots else None
+    if scatter:
+        parts += ["<h2>Quality vs cost</h2>", _img(scatter, "quality vs training seconds")]
+    grids = [(m, _grid(out, summary, m["label"])) for m in summary["models"]]
+    grids = [(m, g) for m, g in grids if g]
+    if grids:
+        parts.append("<h2>Samples</h2><div class='grid'>")
+        for m, g in grids:
+            first = next(s for s in summary["cells"] if s["label"] == m["label"] and s["status"] == "ok")
+            parts.append(f"<figure>{_img(g, 'samples ' + m['label'])}<figcaption>{e(m['label'])} "
+                         f"(seed {first['seed']})</figcaption></figure>")
+        parts.append("</div>")
+    for title, prefix in (("Training losses", "loss"), ("Evaluation curves", "eval.")) if plots else ():
+        imgs = [(m, _curves(out, summary, m["label"], prefix)) for m in summary["models"]]
+        imgs = [(m, i) for m, i in imgs if i]
+        if imgs:
+            parts.append(f"<h2>{title}</h2>")
+            parts += [_img(i, f"{title.lower()} {m['label']}") for m, i in imgs]
+    parts += ["<h2>Protocols</h2><ul class='small'>"] + [f"<li>{e(x)}</li>" for x in protocol_lines(summary)]
+    parts += ["</ul>", "<h2>Cells</h2>", _cells_table(summary)]
+    na = [(m["label"], c["score"], fmt(m["scores"][c["score"]])) for m in summary["models"] for c in summary["columns"]
+          if "na" in m["scores"][c["score"]]]
+    if na:
+        parts += ["<h2>Not scored</h2><ul class='small'>"] + [f"<li>{e(a)} / {e(b)}: {e(t)}</li>" for a, b, t in na]
+        parts.append("</ul>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>genzoo bench {e(suite['name'])}</title><style>{_CSS}</style></head><body>"
+            + "\n".join(parts) + f"<script>{_SCRIPT}</script></body></html>\n")
+
+
+def write_html(out: Path, summary: dict[str, Any]) -> Path:
+    path = Path(out) / "report.html"
+    atomic_write_text(path, render(Path(out), summary))
+    return path

@@ -1,0 +1,339 @@
+"""Running a suite: plan the cells, skip the finished ones, train and score the rest, report.
+
+Cells run one after another in this process, or with ``jobs > 1`` in that many spawned
+worker processes, each limited to its share of the CPU cores (torch threads and the
+OpenMP/MKL/BLAS pools), so K workers do not fight over the same cores. A failing cell is
+recorded (error.json) and retried on the next run; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from genzoo.core.errors import ConfigError, GenzooError
+
+from .cells import Cell, finished, last_error, plan, prepare, train_overrides, write_error, write_result
+from .suite import EvalProtocol, Suite
+
+# which capability each built-in metric needs, and the scores it produces
+NEEDS = {"fid": "sample", "kid": "sample", "pr": "sample", "dc": "sample", "is": "sample",
+         "psnr": "reconstruct", "ssim": "reconstruct", "bpd": "log_prob"}
+SCORES = {"pr": ("precision", "recall", "f1"), "dc": ("density", "coverage")}
+WHY = {"sample": "cannot sample", "reconstruct": "cannot reconstruct", "log_prob": "has no likelihood"}
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMEXPR_NUM_THREADS")
+GRID_IMAGES = 64
+
+
+def score_names(metric: str) -> tuple[str, ...]:
+    return SCORES.get(metric, (metric,))
+
+
+# -- the feature extractor, shared by every cell ------------------------------------------------
+
+
+def extractor_identity(protocol: EvalProtocol, data_root: str | None, log: Callable[[str], Any]) -> dict[str, Any]:
+    """Name and weight digest of the suite's extractor; a zoo evaluator is trained first if missing.
+
+    Training it here, once, before any cell starts, keeps parallel workers from racing to
+    train the same evaluator, and puts its digest in every cell key: retraining the
+    evaluator makes new cells instead of mixing two evaluators in one table.
+    """
+    import json
+
+    if not set(protocol.metrics) & {"fid", "kid", "pr", "dc", "is"}:
+        return {}
+    from genzoo.core.metrics.extractors.evaluator import EVALUATORS, evaluators_dir
+
+    name = protocol.features
+    folder = Path(protocol.features_weights or name).expanduser()
+    zoo_names = {n: data for data, (_, n) in EVALUATORS.items()}
+    if not (folder / "config.json").is_file() and name in zoo_names:
+        folder = evaluators_dir() / name
+        if not (folder / "config.json").is_file():
+            from genzoo.train_evaluator import train_evaluator_for
+
+            log(f"evaluator {name} is not trained yet: training it on {zoo_names[name]} once (cached in {folder})")
+            train_evaluator_for(zoo_names[name], data_root=data_root, echo=log)
+    if (folder / "config.json").is_file():
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return {"name": cfg.get("name", name), "weights_sha256": cfg.get("weights_sha256", ""),
+                "test_accuracy": cfg.get("test_accuracy")}
+    weights = Path(protocol.features_weights).expanduser() if protocol.features_weights else None
+    if weights is not None and weights.is_file():
+        st = weights.stat()
+        return {"name": name, "weights": str(weights.resolve()), "size": st.st_size, "mtime": int(st.st_mtime)}
+    return {"name": name}
+
+
+# -- one cell --------------------------------------------------------------------------------
+
+
+def _pretrained_source(model: str) -> str:
+    from genzoo.hub import is_location
+
+    from ..registry import get_zoo
+
+    if is_location(model):
+        return model
+    entry = get_zoo().model(model)
+    if not entry.hub:
+        raise GenzooError(f"{model} has budget \"pretrained\" but no hub location in the catalog; "
+                          "give it a training budget or list its hub location instead.")
+    return entry.hub
+
+
+def _save_grid(model: Any, path: Path, seed: int) -> str:
+    import torch
+
+    from genzoo.core.images import save_grid
+
+    if "sample" not in model.capabilities:
+        return ""
+    classes = getattr(model.config, "num_classes", 0)
+    labels = torch.arange(GRID_IMAGES) % classes if classes and "conditional" in model.capabilities else None
+    with torch.no_grad():
+        images = model.sample(GRID_IMAGES, labels=labels, generator=torch.Generator(model.device).manual_seed(seed))
+    save_grid(images.cpu(), path, 8)
+    return path.name
+
+
+def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol,
+              data_root: str | None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """Scores (name -> value, std, protocol) and n/a reasons under the suite's protocol.
+
+    Metrics the model cannot support are n/a up front; the others are computed together
+    (they share the generated images and features). If that fails, each is retried alone,
+    so one metric's failure becomes its own "n/a (reason)" instead of sinking the rest.
+    """
+    from genzoo.evaluate import evaluate
+
+    na: dict[str, str] = {}
+    todo = []
+    for m in p.metrics:
+        need = NEEDS.get(m)
+        if need and need not in capabilities:
+            for s in score_names(m):
+                na[s] = WHY[need]
+        else:
+            todo.append(m)
+    kw = {"split": p.split, "n": p.n, "features": p.features, "features_weights": p.features_weights or None,
+          "data_root": data_root, "seed": p.seed, "kid_subsets": p.kid_subsets,
+          "kid_subset_size": p.kid_subset_size, "batch_size": p.batch_size}
+    results, notes = [], []
+    if todo:
+        try:
+            results.append(evaluate(source, p.data, metrics=todo, **kw))
+        except GenzooError:
+            for m in todo:
+                try:
+                    results.append(evaluate(source, p.data, metrics=[m], **kw))
+                except GenzooError as exc:
+                    for s in score_names(m):
+                        na[s] = str(exc).splitlines()[0]
+    scores = {}
+    for r in results:
+        notes += r.notes
+        for s in r.scores:
+            scores[s.name] = {"value": float(s.value), **{k: float(v) for k, v in s.extra.items()},
+                              "protocol": s.protocol.to_dict()}
+    return scores, na, list(dict.fromkeys(notes))
+
+
+def run_cell(cell: Cell, suite: Suite, out: str, data_root: str | None) -> dict[str, Any]:
+    """Train (or pull) and score one cell; its result.json is the last thing written.
+
+    Never raises for a failing model: the failure is written to error.json and returned,
+    so the other cells go on. A KeyboardInterrupt still stops everything.
+    """
+    d = prepare(cell, Path(out))
+    try:
+        return _run_cell(cell, suite, d, data_root)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # any failure of one model is reported, not fatal
+        error = {"label": cell.model.label, "seed": cell.seed, "key": cell.key, "status": "failed",
+                 "error": f"{type(exc).__name__}: {exc}".splitlines()[0] if not isinstance(exc, GenzooError)
+                 else str(exc).splitlines()[0],
+                 "traceback": traceback.format_exc(), "time": _now()}
+        write_error(d, error)
+        return error
+
+
+def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[str, Any]:
+    import genzoo
+
+    m, t0 = cell.model, time.perf_counter()
+    steps, stopped, losses = 0, "", ""
+    if m.budget.kind == "pretrained":
+        source = _pretrained_source(m.model)
+        train_seconds = 0.0
+    else:
+        tr = train_overrides(m, suite, cell.seed)
+        result = genzoo.train(m.model, suite.protocol.data, out=d / "run", config=m.config, train=tr,
+                              preprocessing=m.preprocessing, data_root=data_root, progress=False)
+        train_seconds = loop_seconds(d / "run") or time.perf_counter() - t0
+        source, steps, stopped = str(d / "run"), result.step, result.stopped
+        losses = "run/metrics.jsonl" if (d / "run" / "metrics.jsonl").is_file() else ""
+        del result
+        shutil.rmtree(d / "run" / "checkpoints", ignore_errors=True)  # the cell restarts whole; keep the weights once
+    model = genzoo.create_model(source)
+    capabilities = tuple(model.capabilities)
+    params = int(sum(p.numel() for p in model.parameters()))
+    grid = _save_grid(model, d / "grid.png", seed=cell.seed)
+    del model
+    t1 = time.perf_counter()
+    scores, na, notes = _evaluate(source, capabilities, suite.protocol, data_root)
+    result = {
+        "status": "ok", "key": cell.key, "label": m.label, "model": m.model, "seed": cell.seed,
+        "budget": m.budget.to_dict(), "steps": steps, "stopped": stopped, "train_seconds": round(train_seconds, 3),
+        "wall_seconds": round(time.perf_counter() - t0, 3),
+        "eval_seconds": round(time.perf_counter() - t1, 3), "params": params, "capabilities": list(capabilities),
+        "scores": scores, "na": na, "notes": notes, "grid": grid, "losses": losses, "source": source,
+        "threads": _threads(), "finished": _now(),
+    }
+    write_result(d, result)
+    return result
+
+
+def loop_seconds(run_dir: Path) -> float:
+    """Seconds spent in the training loop, from the trainer's log (steps x batch / images per second).
+
+    This leaves out data loading, model building and saving, which do not grow with the
+    budget, so the cost axis compares how fast each model trains, not how fast it starts.
+    """
+    import json
+
+    try:
+        batch = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["train"]["batch_size"]
+        lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    except (OSError, KeyError, json.JSONDecodeError):
+        return 0.0
+    total, last = 0.0, 0
+    for line in lines:
+        row = json.loads(line)
+        if "images_per_s" in row and row.get("images_per_s", 0) > 0:
+            total += (row["step"] - last) * batch / row["images_per_s"]
+            last = row["step"]
+    return total
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# -- many cells -----------------------------------------------------------------------------
+
+
+def _init_worker(threads: int) -> None:
+    """In each spawned worker, before any work: its share of the cores, for every thread pool."""
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # already set by an earlier parallel region; harmless
+        torch.set_num_interop_threads(1)
+
+
+def _run_parallel(todo: list[Cell], suite: Suite, out: Path, data_root: str | None, jobs: int,
+                  report: Callable[[Cell, dict[str, Any]], None]) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    saved = {v: os.environ.get(v) for v in THREAD_VARS}
+    os.environ.update({v: str(threads) for v in THREAD_VARS})  # inherited by the spawned workers at start
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = {pool.submit(run_cell, c, suite, str(out), data_root): c for c in todo}
+            try:
+                for fut in as_completed(futures):
+                    report(futures[fut], fut.result())
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    finally:
+        for v, value in saved.items():
+            if value is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = value
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+    return {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(), "gpu": gpu,
+            "python": platform.python_version(), "torch": torch.__version__}
+
+
+def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root: str | None = None,
+              log: Callable[[str], Any] = print, command: str = "") -> dict[str, Any]:
+    """Run every unfinished cell of ``suite`` into ``out`` and write the reports; return results.json's content."""
+    from genzoo.core.version import __version__
+
+    from . import report
+
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1 (got {jobs}).")
+    out = Path(out)
+    extractor = extractor_identity(suite.protocol, data_root, log)
+    cells = plan(suite, extractor)
+    done = {c.key: r for c in cells if (r := finished(c.dir(out))) is not None}
+    todo = [c for c in cells if c.key not in done]
+    log(f"suite {suite.name}: {len(suite.models)} models x {len(suite.seeds)} seeds = {len(cells)} cells; "
+        f"{len(done)} finished (reused), {len(todo)} to run" + (f" on {jobs} workers" if jobs > 1 and todo else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    failed: dict[str, dict[str, Any]] = {}
+    counter = iter(range(1, len(todo) + 1))
+
+    def record(cell: Cell, result: dict[str, Any]) -> None:
+        i = next(counter)
+        if result.get("status") == "ok":
+            done[cell.key] = result
+            vals = "  ".join(f"{k} {v['value']:.4g}" for k, v in list(result["scores"].items())[:4])
+            log(f"[{i}/{len(todo)}] {cell.name}: {result['steps']} steps in {result['train_seconds']:.0f} s; {vals}")
+        else:
+            failed[cell.key] = result
+            log(f"[{i}/{len(todo)}] {cell.name}: FAILED: {result['error']} (details: {cell.dir(out)}/error.json)")
+
+    if jobs == 1 or len(todo) <= 1:
+        for cell in todo:
+            log(f"running {cell.name}: {cell.model.budget.describe()} ...")
+            record(cell, run_cell(cell, suite, str(out), data_root))
+    else:
+        _run_parallel(todo, suite, out, data_root, min(jobs, len(todo)), record)
+    for c in cells:  # failures of earlier runs that this run did not retry (none, normally)
+        if c.key not in done and c.key not in failed and (err := last_error(c.dir(out))):
+            failed[c.key] = err
+    meta = {"suite": suite.to_dict(), "command": command or " ".join(["genzoo", *sys.argv[1:]]),
+            "date": _now(), "machine": machine(), "genzoo_version": __version__, "jobs": jobs,
+            "extractor": extractor}
+    return report.write_reports(out, cells, done, failed, meta)
