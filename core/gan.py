@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConfigError
+from .model import ZooModel
+from .phases import Batch, Losses, Optim, Phase
 
 DiscNorm = Literal["batch", "layer", "spectral", "none"]
 GanLoss = Literal["bce", "hinge", "wgan", "lsgan"]
@@ -121,3 +123,43 @@ def generator_loss(fake: torch.Tensor, kind: GanLoss) -> torch.Tensor:
     if kind == "lsgan":
         return 0.5 * ((fake - 1) ** 2).mean()
     raise ConfigError(f"unknown GAN loss {kind!r}")
+
+
+class TwoPlayerGAN(ZooModel):
+    """An unconditional GAN trained in two phases per step: discriminator, then generator.
+
+    Families differ in their networks, not in this loop, so a subclass only builds
+    ``self.generator`` (z -> images) and ``self.discriminator`` (images -> logits). Its config
+    needs ``latent_dim``, ``loss``, ``lr_g``, ``lr_d``, ``beta1`` and ``beta2``.
+    """
+
+    capabilities = frozenset({"sample"})
+    ema_modules = ("generator",)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
+
+    def sample(self, n: int, *, labels: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generator(self.noise(n, generator))
+
+    def d_loss(self, batch: Batch) -> Losses:
+        with torch.no_grad():
+            fake = self.generator(self.noise(len(batch)))
+        real_logits, fake_logits = self.discriminator(batch.images), self.discriminator(fake)
+        return {
+            "loss": discriminator_loss(real_logits, fake_logits, self.config.loss),
+            "real": real_logits.detach().mean(),
+            "fake": fake_logits.detach().mean(),
+        }
+
+    def g_loss(self, batch: Batch) -> Losses:
+        fake = self.generator(self.noise(len(batch)))
+        return {"loss": generator_loss(self.discriminator(fake), self.config.loss)}
+
+    def phases(self) -> list[Phase]:
+        c = self.config
+        return [
+            Phase("d", [self.discriminator], self.d_loss, Optim(lr=c.lr_d, betas=(c.beta1, c.beta2))),
+            Phase("g", [self.generator], self.g_loss, Optim(lr=c.lr_g, betas=(c.beta1, c.beta2))),
+        ]

@@ -1,0 +1,42 @@
+"""The conditional GAN's config: the fields ``genzoo info cgan`` shows and ``--set`` may change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from genzoo.core.config import check, option
+
+
+@dataclass(frozen=True)
+class CGANConfig:
+    image_size: int = option(28, "Side of the square images, in pixels.", choices=(28, 32, 64))
+    channels: int = option(1, "Image channels: 1 (grayscale) or 3 (RGB).", choices=(1, 3))
+    num_classes: int = option(10, "Number of classes; labels are 0..num_classes-1.")
+    latent_dim: int = option(100, "Size of the noise vector z fed to the generator.")
+    embed_dim: int = option(50, "Size of the label embedding joined to z (and, for 'concat', to the image).")
+    discriminator: Literal["concat", "projection"] = option(
+        "projection",
+        "How D sees the label: concat (embedding as extra input channels) or projection "
+        "(logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018).",
+    )
+    d_norm: Literal["batch", "spectral", "layer", "none"] = option(
+        "batch", "Normalisation in the discriminator's hidden conv layers."
+    )
+    g_width: int = option(64, "Generator width: channels of its last hidden layer (ngf).")
+    d_width: int = option(64, "Discriminator width: channels of its first layer (ndf).")
+    loss: Literal["bce", "hinge"] = option("bce", "bce: non-saturating GAN loss; hinge: hinge loss.")
+    lr_g: float = option(2e-4, "Generator Adam learning rate.")
+    lr_d: float = option(2e-4, "Discriminator Adam learning rate.")
+    beta1: float = option(0.5, "Adam beta1.")
+    beta2: float = option(0.999, "Adam beta2.")
+
+    def __post_init__(self) -> None:
+        check(self.num_classes >= 2, "num_classes", self.num_classes, "at least 2")
+        check(self.latent_dim >= 1 and self.embed_dim >= 1, "latent_dim/embed_dim",
+              (self.latent_dim, self.embed_dim), "at least 1")
+        widths = (self.g_width, self.d_width)
+        check(min(widths) >= 8, "g_width/d_width", widths, "at least 8")
+        check(self.lr_g > 0 and self.lr_d > 0, "lr_g/lr_d", (self.lr_g, self.lr_d), "positive")
+        betas = (self.beta1, self.beta2)
+        check(min(betas) >= 0 and max(betas) < 1, "beta1/beta2", betas, "in [0, 1)")

@@ -1,0 +1,123 @@
+"""Conditional GAN: both players see the class label, so the generator learns p(x | y).
+
+The generator is DCGAN's with a learned label embedding concatenated to z (Mirza &
+Osindero 2014). The discriminator comes in two kinds: "concat" feeds the embedding as
+extra constant input channels, the original recipe; "projection" (Miyato & Koyama 2018)
+keeps DCGAN's unconditional head psi(phi(x)) and adds <embed(y), phi(x)>, which is what
+an optimal discriminator looks like when log p(y|x) is log-linear in the features, and
+in practice gives sharper class adherence than concatenation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genzoo.core import gan
+from genzoo.core.conditioning import LabelPlanes, ProjectionHead, check_labels
+from genzoo.core.errors import DataError
+from genzoo.core.model import ZooModel
+from genzoo.core.phases import Batch, Losses, Optim, Phase
+
+from .config import CGANConfig
+
+
+class ConditionalGenerator(nn.Module):
+    """(z, labels) -> images: DCGAN's generator on [z, embed(y)]; the embedding is here so EMA averages it."""
+
+    def __init__(self, c: CGANConfig) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(c.num_classes, c.embed_dim)
+        self.net = gan.DCGANGenerator(c.latent_dim + c.embed_dim, c.image_size, c.channels, c.g_width)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([z, self.embed(labels)], dim=1))
+
+
+class ConcatDiscriminator(nn.Module):
+    """The label as ``embed_dim`` constant planes beside the image channels, then DCGAN's discriminator."""
+
+    def __init__(self, c: CGANConfig) -> None:
+        super().__init__()
+        self.planes = LabelPlanes(c.num_classes, c.embed_dim)
+        self.net = gan.DCGANDiscriminator(c.image_size, c.channels + c.embed_dim, c.d_width, norm=c.d_norm)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        planes = self.planes(labels, images.shape[2], images.shape[3]).to(images.dtype)
+        return self.net(torch.cat([images, planes], dim=1))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """psi(phi(x)) + <embed(y), sum-pooled phi(x)>, with phi and psi DCGAN's feature stack and head."""
+
+    def __init__(self, c: CGANConfig) -> None:
+        super().__init__()
+        self.net = gan.DCGANDiscriminator(c.image_size, c.channels, c.d_width, norm=c.d_norm)
+        self.projection = ProjectionHead(c.num_classes, self.net.feature_dim)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        phi = self.net.features(images)
+        return self.net.head(phi).view(-1) + self.projection(phi, labels)
+
+
+class CGAN(ZooModel):
+    capabilities = frozenset({"sample", "conditional"})
+    ema_modules = ("generator",)
+
+    def __init__(self, config: CGANConfig) -> None:
+        super().__init__(config)
+        self.generator = ConditionalGenerator(config)
+        disc = ProjectionDiscriminator if config.discriminator == "projection" else ConcatDiscriminator
+        self.discriminator = disc(config)
+        gan.init_dcgan_weights(self)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
+
+    def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = generator.device if generator is not None else self.device
+        labels = torch.randint(self.config.num_classes, (n,), generator=generator, device=device)
+        return labels.to(self.device)
+
+    def sample(self, n: int, *, labels: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images of the given classes; without labels, classes are drawn uniformly."""
+        if labels is None:
+            labels = self.random_labels(n, generator)
+        labels = check_labels(labels, n, self.config.num_classes).to(self.device)
+        return self.generator(self.noise(n, generator), labels)
+
+    def _labels(self, batch: Batch) -> torch.Tensor:
+        if batch.labels is None:
+            raise DataError("cgan trains on labelled data; this data source has no labels (use mnist, "
+                             "cifar10 or a class-per-subfolder image folder).")
+        return batch.labels
+
+    def d_loss(self, batch: Batch) -> Losses:
+        labels = self._labels(batch)
+        # Fakes get the batch's own labels, so D compares real and fake at the same class mix.
+        with torch.no_grad():
+            fake = self.generator(self.noise(len(batch)), labels)
+        real_logits = self.discriminator(batch.images, labels)
+        fake_logits = self.discriminator(fake, labels)
+        return {
+            "loss": gan.discriminator_loss(real_logits, fake_logits, self.config.loss),
+            "real": real_logits.detach().mean(),
+            "fake": fake_logits.detach().mean(),
+        }
+
+    def g_loss(self, batch: Batch) -> Losses:
+        labels = self.random_labels(len(batch))
+        fake = self.generator(self.noise(len(batch)), labels)
+        return {"loss": gan.generator_loss(self.discriminator(fake, labels), self.config.loss)}
+
+    def phases(self) -> list[Phase]:
+        c = self.config
+        return [
+            Phase("d", [self.discriminator], self.d_loss, Optim(lr=c.lr_d, betas=(c.beta1, c.beta2))),
+            Phase("g", [self.generator], self.g_loss, Optim(lr=c.lr_g, betas=(c.beta1, c.beta2))),
+        ]
+
+
+def build(config: CGANConfig) -> CGAN:
+    return CGAN(config)
