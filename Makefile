@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 test: lint
 	tools/ensure_chromium.sh
-	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q
+	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	GENZOO_DATA=$(DATA_ROOT) $(BIN)/python bench/run_all.py

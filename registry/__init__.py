@@ -16,6 +16,7 @@ from genzoo.core.recipe import TrainConfig
 from genzoo.core.version import __version__
 
 from .api import create_model, list_models, load_data, model_info, train
+from .evaluation import evaluate
 from .hookspecs import hookimpl
 from .hub import pull, push
 from .specs import DatasetSpec, ExtractorSpec, MetricSpec, ModelSpec
@@ -33,6 +34,7 @@ __all__ = [
     "TrainConfig",
     "__version__",
     "create_model",
+    "evaluate",
     "hookimpl",
     "list_models",
     "load_data",

@@ -207,11 +207,17 @@ def train(
     preprocessing: dict[str, Any] | None = None,
     data_root: str | os.PathLike | None = None,
     progress: bool | None = None,
+    eval_metrics: str = "fid",
+    eval_n: int = 2000,
+    eval_features: str | None = None,
 ) -> Any:
     """Train a registered model (or resume a run) and return a TrainResult.
 
     A run dir holds run.json (everything needed to resume), checkpoints/, samples/,
-    metrics.jsonl and, at the end, pretrained/.
+    metrics.jsonl and, at the end, pretrained/. With ``train={"eval_every": K}`` the model is
+    scored every K steps on ``eval_metrics`` (``eval_n`` samples against the data's test
+    split, ``eval_features`` extractor), logged as ``eval.<metric>`` and usable as
+    ``train.monitor`` for early stopping.
     """
     import torch
 
@@ -234,6 +240,7 @@ def train(
         prep = from_dict(Preprocessing, run["preprocessing"], where=f"{run_dir}/{RUN_FILE} preprocessing")
         source = run["data"]
         data_root = data_root or run.get("data_root")
+        evaluation = run.get("eval", {})
     else:
         if name is None:
             raise GenzooError("train needs a model name (or resume=RUN_DIR).")
@@ -242,6 +249,7 @@ def train(
         recipe = entry.make_recipe(train_overrides)
         prep = entry.make_preprocessing(preprocessing)
         source = data or entry.data
+        evaluation = {"metrics": eval_metrics, "n": eval_n, "features": eval_features}
         run_dir = Path(out) if out else Path("runs") / entry.name
         if (run_dir / RUN_FILE).exists():
             raise GenzooError(f"{run_dir} already holds a run; pass --resume {run_dir} to continue it, "
@@ -255,7 +263,13 @@ def train(
     labels = torch.arange(recipe.sample_grid) % n_classes if n_classes and "conditional" in model.capabilities else None
     device = pick_device(recipe.device)
     loader = BatchLoader(images, prep, recipe.batch_size, recipe.seed, device)
-    trainer = Trainer(model, loader, recipe, run_dir, progress=progress, sample_labels=labels)
+    evaluator = None
+    if recipe.eval_every:
+        from .evaluation import training_evaluator
+
+        evaluator = training_evaluator(source, metrics=evaluation.get("metrics", "fid"), n=evaluation.get("n", 2000),
+                                       features=evaluation.get("features"), data_root=data_root)
+    trainer = Trainer(model, loader, recipe, run_dir, progress=progress, sample_labels=labels, evaluate=evaluator)
     if resume is not None:
         trainer.resume()
     else:
@@ -264,7 +278,7 @@ def train(
             "model": entry.name, "family": entry.family, "plugin": entry.plugin, "data": source,
             "data_root": str(Path(data_root).resolve()) if data_root else None,
             "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
-            "preprocessing": to_dict(prep), "genzoo_version": _version(),
+            "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": _version(),
         }, indent=2) + "\n")
     return trainer.fit()
 

@@ -133,8 +133,13 @@ def info(name: str, as_json: bool) -> None:
 @click.option("--out", default=None, help="Run directory (default runs/NAME).")
 @click.option("--resume", default=None, help="Continue the run in this directory.")
 @click.option("--set", "assignments", multiple=True, help="Override a field: key=value, train.key=value, ...")
+@click.option("--eval-every", type=int, default=None, help="Score the model every N steps (logged as eval.<metric>).")
+@click.option("--eval-metrics", default="fid", show_default=True, help="Metrics for --eval-every, e.g. fid,kid.")
+@click.option("--eval-n", type=int, default=2000, show_default=True, help="Samples per evaluation.")
+@click.option("--eval-features", default=None, help="Feature extractor (default: the data's zoo evaluator).")
 def train(name: str | None, data: str | None, data_root: str | None, steps: int | None, epochs: int | None,
-          out: str | None, resume: str | None, assignments: tuple[str, ...]) -> None:
+          out: str | None, resume: str | None, assignments: tuple[str, ...], eval_every: int | None,
+          eval_metrics: str, eval_n: int, eval_features: str | None) -> None:
     """Train NAME on --data (or continue --resume RUN_DIR)."""
     from genzoo.core.config import parse_assignments
 
@@ -146,8 +151,11 @@ def train(name: str | None, data: str | None, data_root: str | None, steps: int 
         overrides = api.split_overrides(get_zoo().model(run_model), parse_assignments(assignments))
         if resume and (overrides["model"] or overrides["preprocessing"]):
             raise GenzooError("--resume can only change train.* fields; model and preprocessing are fixed by the run.")
+    if eval_every is not None:
+        overrides["train"]["eval_every"] = eval_every
     result = api.train(name, data, steps=steps, epochs=epochs, out=out, resume=resume, config=overrides["model"],
-                       train=overrides["train"], preprocessing=overrides["preprocessing"], data_root=data_root)
+                       train=overrides["train"], preprocessing=overrides["preprocessing"], data_root=data_root,
+                       eval_metrics=eval_metrics, eval_n=eval_n, eval_features=eval_features)
     losses = "  ".join(f"{k}={v:.4g}" for k, v in result.logs.items() if k.endswith("loss"))
     click.echo(f"trained {result.step} steps{f' ({result.stopped})' if result.stopped else ''}: {losses}")
     click.echo(f"run: {result.run_dir}   weights: {result.pretrained_dir}")

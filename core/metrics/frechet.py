@@ -60,9 +60,24 @@ def _chunked_mean(features: torch.Tensor, chunk: int) -> torch.Tensor:
 
 
 def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
-    """tr((sigma1 sigma2)^(1/2)) for symmetric PSD matrices, via sqrt(S1) S2 sqrt(S1)."""
+    """tr((sigma1 sigma2)^(1/2)) for symmetric PSD matrices.
+
+    When S1 is positive definite (the usual case with more samples than dimensions), S1 = L L^T
+    and the eigenvalues of S1 S2 are those of L^T S2 L: one Cholesky factorisation and one
+    eigenvalues-only ``eigvalsh``, about 3x cheaper than a full ``eigh``. A singular S1 (dead
+    ReLU units, fewer samples than dimensions) takes the eigh route through sqrt(S1).
+    """
     s1, s2 = sigma1.double(), sigma2.double()
-    s1 = (s1 + s1.T) / 2  # exact symmetry; eigh only reads one triangle anyway
+    s1 = (s1 + s1.T) / 2
+    chol, info = torch.linalg.cholesky_ex(s1)
+    if int(info) == 0:
+        m = chol.T @ s2 @ chol
+        return torch.linalg.eigvalsh((m + m.T) / 2).clamp_min(0).sqrt().sum()
+    return _trace_sqrt_eigh(s1, s2)
+
+
+def _trace_sqrt_eigh(s1: torch.Tensor, s2: torch.Tensor) -> torch.Tensor:
+    """The same trace via sqrt(S1) S2 sqrt(S1), valid for any PSD S1."""
     evals, evecs = torch.linalg.eigh(s1)
     # sqrt(S1) = V diag(sqrt(l)) V^T; its sandwich's eigenvalues equal those of
     # diag(sqrt(l)) V^T S2 V diag(sqrt(l)), which skips one matrix product.

@@ -37,6 +37,7 @@ class PairwiseRequest:
     kid_coef0: float = 1.0
     seed: int = 2020
     block: int = 2048
+    kid_method: str = "auto"  # "sweep" (from the shared Gram blocks), "subsets" (per-subset kernels), "auto"
 
 
 @dataclass
@@ -113,6 +114,42 @@ class _SelfSweep:
         return knn, kid_sum
 
 
+def _kid_method(req: PairwiseRequest, n_r: int, n_f: int, dim: int) -> str:
+    """Sweep when the Gram blocks are cheap to reuse (high dims, k-NN metrics computed anyway);
+    per-subset kernels when n is large against the subsets and the dimension is low."""
+    if req.kid_method != "auto":
+        return req.kid_method
+    pairs = (n_r * n_r + n_f * n_f) / 2 + n_r * n_f
+    sweep = pairs * (8 * req.kid_subsets + 40) + (0 if req.pr_k or req.dc_k else pairs * 2 * dim)
+    subsets = req.kid_subsets * 3 * req.kid_subset_size**2 * (2 * dim + 20)
+    return "sweep" if sweep <= subsets else "subsets"
+
+
+def _kid_subsets(real: torch.Tensor, fake: torch.Tensor, fake_idx: np.ndarray, real_idx: np.ndarray,
+                 req: PairwiseRequest, chunk: int = 8) -> torch.Tensor:
+    """MMD^2 per subset from batched m x m kernel matrices.
+
+    Kernel entries stay float32 (each is rounded independently, so their errors average out)
+    but every sum accumulates in float64: float32 accumulation is what loses KID's digits.
+    """
+    m, dim, out = req.kid_subset_size, real.shape[1], []
+
+    def kernel(g: torch.Tensor) -> torch.Tensor:
+        return g.div_(dim).add_(req.kid_coef0).pow_(req.kid_degree)
+
+    def off_diagonal_sum(k: torch.Tensor) -> torch.Tensor:
+        return k.sum((1, 2), dtype=torch.float64) - k.diagonal(dim1=1, dim2=2).sum(1, dtype=torch.float64)
+
+    for s0 in range(0, fake_idx.shape[0], chunk):
+        x = fake[torch.as_tensor(fake_idx[s0:s0 + chunk], device=fake.device)]
+        y = real[torch.as_tensor(real_idx[s0:s0 + chunk], device=real.device)]
+        off_xx = off_diagonal_sum(kernel(torch.bmm(x, x.transpose(1, 2))))
+        off_yy = off_diagonal_sum(kernel(torch.bmm(y, y.transpose(1, 2))))
+        kxy = kernel(torch.bmm(x, y.transpose(1, 2))).sum((1, 2), dtype=torch.float64)
+        out.append((off_xx + off_yy) / (m * (m - 1)) - 2 * kxy / (m * m))
+    return torch.cat(out)
+
+
 def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseRequest) -> PairwiseResult:
     """KID (mean, std over subsets), precision/recall/F1 and density/coverage in one sweep.
 
@@ -121,15 +158,20 @@ def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseReques
     ball, with ``<=`` (torch-fidelity); density and coverage use Naeem et al.'s strict ``<``.
     """
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"need (N, D) real and fake features of one D, got {tuple(real.shape)} and {tuple(fake.shape)}")
+        raise ValueError(f"need (N, D) real and fake features of one D, "
+                         f"got {tuple(real.shape)} and {tuple(fake.shape)}")
     real, fake = real.float().contiguous(), fake.float().contiguous()
     device, n_r, n_f, dim = real.device, real.shape[0], fake.shape[0], real.shape[1]
     fake = fake.to(device)
-    kid = req.kid_subsets > 0
+    kid = req.kid_subsets > 0 and _kid_method(req, n_r, n_f, dim) == "sweep"
     ind_f = ind_r = None
-    if kid:
+    kid_by_subsets = None
+    if req.kid_subsets > 0:
         fi, ri = kid_subset_indices(n_f, n_r, req.kid_subsets, req.kid_subset_size, req.seed)
-        ind_f, ind_r = _indicator(fi, n_f, device), _indicator(ri, n_r, device)
+        if kid:
+            ind_f, ind_r = _indicator(fi, n_f, device), _indicator(ri, n_r, device)
+        else:
+            kid_by_subsets = _kid_subsets(real, fake, fi, ri, req)
     real_kmax = max(req.pr_k, req.dc_k)
     knn_r, kid_rr = _SelfSweep(real, req, real_kmax, ind_r).run()
     knn_f, kid_ff = _SelfSweep(fake, req, req.pr_k, ind_f).run()
@@ -167,9 +209,9 @@ def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseReques
         out.values.update(precision=p, recall=r, f1=2 * p * r / max(1e-5, p + r))
     if req.dc_k:
         out.values.update(density=density_count.item() / (req.dc_k * n_f), coverage=covered.double().mean().item())
-    if kid:
+    if kid or kid_by_subsets is not None:
         m = req.kid_subset_size
-        mmd = (kid_rr + kid_ff) / (m * (m - 1)) - 2 * kid_fr / (m * m)
+        mmd = (kid_rr + kid_ff) / (m * (m - 1)) - 2 * kid_fr / (m * m) if kid else kid_by_subsets
         per = mmd.cpu().numpy()
         out.kid_per_subset = per
         out.values.update(kid=float(per.mean()), kid_std=float(per.std()))

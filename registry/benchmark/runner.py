@@ -116,7 +116,7 @@ def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol,
     (they share the generated images and features). If that fails, each is retried alone,
     so one metric's failure becomes its own "n/a (reason)" instead of sinking the rest.
     """
-    from genzoo.evaluate import evaluate
+    from genzoo.evaluation import evaluate
 
     na: dict[str, str] = {}
     todo = []

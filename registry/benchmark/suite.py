@@ -177,7 +177,7 @@ def load_suite(name: str) -> Suite:
 
 
 def parse_suite(name: str, table: Any, path: Path | str) -> Suite:
-    from genzoo.evaluate import default_extractor
+    from genzoo.evaluation import default_extractor
 
     from ..registry import get_zoo
 

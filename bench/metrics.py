@@ -1,0 +1,108 @@
+"""FID + KID + precision/recall on the same feature arrays: genzoo vs torch-fidelity, in one command.
+
+    .venv/bin/python bench/metrics.py [--n 10000] [--dims 2048,128] [--repeats 1]
+
+Both sides get identical float32 feature arrays (what extractors produce) and the same
+protocol: FID; KID with 100 subsets of 1000 and torch-fidelity's seed; precision/recall
+with k=3. torch-fidelity is called through its own per-metric functions
+(fid_features_to_statistics + fid_statistics_to_metric, kid_features_to_metric,
+prc_features_to_metric), so no image pipeline is timed on either side. The script prints a
+table and a markdown section for bench/RESULTS.md, and exits non-zero if any value differs
+by more than the tolerance (FID/KID 1e-4 relative; precision/recall by more than 2 samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+
+import torch
+
+
+def features(n: int, d: int, seed: int, shift: float, scale: float) -> torch.Tensor:
+    """Non-negative, correlated features (ReLU of mixed Gaussians), like pooled CNN activations;
+    real and fake share the mixing matrix and differ in noise, offset and scale."""
+    mix = torch.randn(d, d, generator=torch.Generator().manual_seed(12345)) / math.sqrt(d)
+    g = torch.Generator().manual_seed(seed)
+    return ((torch.randn(n, d, generator=g) * scale + shift) @ mix).relu().contiguous()
+
+
+def run_genzoo(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    from genzoo.core.metrics.frechet import fid_from_features
+    from genzoo.core.metrics.pairwise import PairwiseRequest, pairwise_metrics
+
+    out = {"fid": fid_from_features(real, fake)}
+    out.update(pairwise_metrics(real, fake, PairwiseRequest(pr_k=3, kid_subsets=100, kid_subset_size=1000,
+                                                            seed=2020)).values)
+    return out
+
+
+def run_torch_fidelity(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    fid = fid_statistics_to_metric(fid_features_to_statistics(fake), fid_features_to_statistics(real), False)
+    kid = kid_features_to_metric(fake, real, kid_subsets=100, kid_subset_size=1000, rng_seed=2020, verbose=False,
+                                 kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None,
+                                 kid_kernel_poly_coef0=1)
+    prc = prc_features_to_metric(fake, real, prc_neighborhood=3, prc_batch_size=10000, save_cpu_ram=False,
+                                 verbose=False)
+    return {"fid": fid["frechet_inception_distance"], "kid": kid["kernel_inception_distance_mean"],
+            "kid_std": kid["kernel_inception_distance_std"], "precision": prc["precision"], "recall": prc["recall"],
+            "f1": prc["f_score"]}
+
+
+def timed(fn, *args) -> tuple[float, dict[str, float]]:
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--dims", default="2048,128", help="feature dims (2048: Inception; 128: the zoo's LeNet)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per side; the fastest is reported")
+    args = ap.parse_args()
+    lines, ok = [], True
+    for d in (int(x) for x in args.dims.split(",")):
+        real, fake = features(args.n, d, 0, 0.0, 1.0), features(args.n, d, 1, 0.01, 1.01)
+        g_times, t_times = [], []
+        for _ in range(args.repeats):  # alternate sides so load changes hit both alike
+            tg, g = timed(run_genzoo, real, fake)
+            tt, t = timed(run_torch_fidelity, real, fake)
+            g_times.append(tg)
+            t_times.append(tt)
+        tg, tt = min(g_times), min(t_times)
+        checks = {
+            "fid": abs(g["fid"] - t["fid"]) / abs(t["fid"]),
+            "kid": abs(g["kid"] - t["kid"]) / abs(t["kid"]),
+            "precision (samples)": abs(g["precision"] - t["precision"]) * args.n,
+            "recall (samples)": abs(g["recall"] - t["recall"]) * args.n,
+        }
+        good = checks["fid"] <= 1e-4 and checks["kid"] <= 1e-4 and checks["precision (samples)"] <= 2 \
+            and checks["recall (samples)"] <= 2
+        ok &= good
+        print(f"dim {d}: genzoo {tg:.2f} s, torch-fidelity {tt:.2f} s, speed-up {tt / tg:.2f}x, "
+              f"values {'equal' if good else 'DIFFER'}")
+        for k in ("fid", "kid", "precision", "recall", "f1"):
+            print(f"  {k:10s} genzoo {g[k]:.8g}  torch-fidelity {t[k]:.8g}")
+        print("  differences: " + ", ".join(f"{k} {v:.2g}" for k, v in checks.items()))
+        lines.append(f"| {args.n:,} x {args.n:,} x {d} | {tg:.2f} | {tt:.2f} | {tt / tg:.2f}x | "
+                     f"{g['fid']:.6g} / {t['fid']:.6g} | {g['kid']:.6g} / {t['kid']:.6g} | "
+                     f"{g['precision']:.4f}, {g['recall']:.4f} / {t['precision']:.4f}, {t['recall']:.4f} |")
+    print("\n| features | genzoo s | torch-fidelity s | speed-up | FID genzoo / tf | KID genzoo / tf | "
+          "P, R genzoo / tf |\n|---|---|---|---|---|---|---|")
+    print("\n".join(lines))
+    print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; python {platform.python_version()}, torch "
+          f"{torch.__version__}, threads {torch.get_num_threads()}, {platform.machine()}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

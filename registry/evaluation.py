@@ -1,0 +1,341 @@
+"""``genzoo.evaluate``: score a model, a run, an image folder or an .npz of images against real data.
+
+What is generated, which real images it is compared with, which extractor sees both and
+how many of each there are all end up in each Score's protocol. The real side's features
+and statistics are cached (genzoo.core.metrics.stats_cache), so evaluating ten checkpoints
+against MNIST test extracts the real features once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genzoo.core.errors import GenzooError, did_you_mean
+
+from .registry import get_zoo
+from .specs import resolve
+
+DEFAULT_METRICS = ("fid", "kid", "pr", "dc")
+FID_INCEPTION = "fid-inception-v3"
+
+
+@dataclass
+class EvalResult:
+    """Scores (genzoo.core.metrics.protocol.Score) and what was evaluated."""
+
+    source: str
+    data: str
+    split: str
+    scores: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def values(self) -> dict[str, float]:
+        return {s.name: s.value for s in self.scores}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "data": self.data, "split": self.split, "notes": self.notes,
+                "scores": [s.to_dict() for s in self.scores]}
+
+    def model_index(self, model_name: str = "") -> list[dict[str, Any]]:
+        """Hugging Face ``model-index`` entries, each metric with its protocol in ``args``."""
+        return [{"name": model_name or self.source, "results": [{
+            "task": {"type": "unconditional-image-generation"},
+            "dataset": {"name": self.data, "type": self.data, "split": self.split},
+            "metrics": [{"type": s.name, "value": s.value, "args": s.protocol.to_dict()} for s in self.scores],
+        }]}]
+
+
+def default_extractor(data: str) -> str:
+    """The zoo evaluator for MNIST-family data and CIFAR-10; the FID Inception otherwise."""
+    from genzoo.core.metrics.extractors.evaluator import EVALUATORS
+
+    return EVALUATORS[data][1] if data in EVALUATORS else FID_INCEPTION
+
+
+def build_extractor(name: str, weights: str | None = None) -> Any:
+    """An extractor by registered name, ``prefix:ARG`` (e.g. timm:resnet18) or evaluator folder path."""
+    zoo = get_zoo()
+    spec = zoo.extractors.get(name)
+    if spec is None and ":" in name:
+        spec = zoo.extractors.get(name.split(":", 1)[0] + ":")
+    if spec is None and (Path(name).expanduser() / "config.json").is_file():
+        from genzoo.core.metrics.extractors.evaluator import load_evaluator
+
+        return load_evaluator(name)
+    if spec is None:
+        raise GenzooError(f"unknown feature extractor {name!r}.{did_you_mean(name, zoo.extractors)} "
+                          f"Known: {', '.join(sorted(zoo.extractors))} (timm: takes timm:ARCH), "
+                          "or an evaluator folder.")
+    return resolve(spec.builder, f"extractor {name!r}")(name, weights=weights)
+
+
+def _metric_names(metrics: str | list[str] | tuple[str, ...]) -> list[str]:
+    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
+    known = get_zoo().metrics
+    for m in names:
+        if m not in known:
+            raise GenzooError(f"unknown metric {m!r}.{did_you_mean(m, known)} Known: {', '.join(sorted(known))}.")
+    return list(dict.fromkeys(names))
+
+
+def _to_uint8(x: Any) -> Any:
+    """Model outputs in [-1, 1] -> uint8, as saving them as PNGs would (the protocol's fake_format)."""
+    import torch
+
+    return ((x.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def _load_npz(path: Path) -> Any:
+    import numpy as np
+    import torch
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys = list(f.keys())
+            only = keys[0] if len(keys) == 1 else None
+            key = next((k for k in ("images", "arr_0", "samples", "x") if k in keys), only)
+            if key is None:
+                raise GenzooError(f"{path} holds several arrays ({', '.join(keys)}); name the images one 'images'.")
+            arr = f[key]
+    except (OSError, ValueError) as exc:
+        raise GenzooError(f"{path} is not a readable .npz file ({exc}).") from None
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4:
+        raise GenzooError(f"{path}: images must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {arr.shape}.")
+    if arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
+        arr = arr.transpose(0, 3, 1, 2)
+    t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.dtype == torch.uint8:
+        return t
+    if not t.is_floating_point():
+        raise GenzooError(f"{path}: images must be uint8 or float, got {arr.dtype}.")
+    lo, hi = float(t.min()), float(t.max())
+    if lo < -1.001 or hi > 1.001:
+        raise GenzooError(f"{path}: float images must lie in [0, 1] or [-1, 1] (found {lo:.3g}..{hi:.3g}).")
+    return _to_uint8(t) if lo < 0 else (t.float() * 255).round().clamp(0, 255).to(torch.uint8)
+
+
+def _subset(images: Any, n: int, seed: int) -> Any:
+    """A seeded random subset of ``n`` (all when fewer): the same real images for every model."""
+    import torch
+
+    if n >= len(images):
+        return images
+    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    return images[idx]
+
+
+def evaluate(
+    source: str | os.PathLike,
+    data: str = "mnist",
+    *,
+    split: str = "test",
+    metrics: str | list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    n: int = 10_000,
+    features: str | None = None,
+    features_weights: str | None = None,
+    data_root: str | os.PathLike | None = None,
+    seed: int = 2020,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    batch_size: int = 200,
+    device: str = "auto",
+    use_cache: bool = True,
+    out: str | os.PathLike | None = None,
+) -> EvalResult:
+    """Score ``source`` (a registered model NAME, a run dir, a pretrained folder, an image folder
+    or an .npz of images) against ``n`` images of ``data``'s ``split``.
+
+    ``metrics``: any of fid, kid, pr, dc, is, psnr, ssim, bpd (comma-separated or a list).
+    ``features``: an extractor name (default: the zoo evaluator for MNIST-family data, else
+    fid-inception-v3); ``features_weights`` a local weights file for it. Writes JSON to ``out``.
+    """
+    import torch
+
+    from genzoo.core.atomic import atomic_write_text
+    from genzoo.core.data.transforms import format_tensor, normalize
+    from genzoo.core.device import pick_device
+    from genzoo.core.metrics.evaluation import EvalContext, EvalOptions
+
+    from . import api
+
+    names = _metric_names(metrics)
+    if n < 2:
+        raise GenzooError(f"--n must be at least 2 (got {n}).")
+    zoo = get_zoo()
+    spec = zoo.datasets.get(data)
+    size, channels = (spec.image_size, spec.channels) if spec else (0, 0)
+    result = EvalResult(str(source), data, split)
+    dev = pick_device(device)
+
+    # -- the generated side -------------------------------------------------------------------
+    src = Path(source).expanduser()
+    model, fake = None, None
+    if src.suffix == ".npz":
+        if not src.is_file():
+            raise GenzooError(f"{src} does not exist.")
+        fake = _load_npz(src)
+    elif src.is_dir() and not (src / "config.json").is_file() and not (src / api.RUN_FILE).is_file():
+        fake = api.load_data(str(src), image_size=size or 0, channels=channels or 0, root=data_root).images
+    else:
+        model = api.create_model(str(source))
+        if not src.is_dir():
+            result.notes.append(f"{source} is an untrained registered model (pass a run dir to score a trained one).")
+        model.to(dev).eval()
+
+    if not size and fake is not None:
+        size, channels = fake.shape[-1], fake.shape[1]
+    real = api.load_data(data, image_size=size, channels=channels, split=split, root=data_root).images
+    real = _subset(real, n, seed)
+    size, channels = real.shape[-1], real.shape[1]
+    if model is not None and "sample" in model.capabilities and set(names) & {"fid", "kid", "pr", "dc", "is"}:
+        gen = torch.Generator(device=dev).manual_seed(seed) if dev.type != "mps" else None
+        parts = []
+        with torch.no_grad():
+            for i in range(0, n, batch_size):
+                parts.append(_to_uint8(model.sample(min(batch_size, n - i), generator=gen)))
+        fake = torch.cat(parts)
+    if fake is not None:
+        if len(fake) > n:
+            fake = _subset(fake, n, seed + 1)
+        if fake.shape[-1] != size or fake.shape[1] != channels:
+            result.notes.append(f"generated images {tuple(fake.shape[1:])} formatted to the real data's "
+                                f"({channels}, {size}, {size}).")
+            fake = format_tensor(fake, size, channels)
+
+    pairs, model_inputs = None, None
+    if model is not None and set(names) & {"psnr", "ssim", "bpd"}:
+        prep = model.meta.get("preprocessing", {}).get("normalize", "minus_one_one")
+        x = format_tensor(real, model.config.image_size, model.config.channels) \
+            if hasattr(model.config, "image_size") else real
+        inputs = normalize(x, prep, torch.Generator().manual_seed(seed))
+        if "bpd" in names:
+            model_inputs = inputs
+        if set(names) & {"psnr", "ssim"} and "reconstruct" in model.capabilities:
+            from genzoo.core.data.transforms import denormalize
+
+            with torch.no_grad():
+                recon = torch.cat([denormalize(model.reconstruct(p.to(dev)).cpu(), prep)
+                                   for p in inputs.split(batch_size)])
+            pairs = (format_tensor(x, size, channels), format_tensor(recon, size, channels))
+
+    # -- the extractor and the metrics ----------------------------------------------------------
+    needs_features = bool(set(names) & {"fid", "kid", "pr", "dc", "is"})
+    extractor = None
+    if needs_features:
+        if fake is None:
+            raise GenzooError(f"{source} cannot generate images, so {', '.join(names)} cannot be computed.")
+        extractor = build_extractor(features or default_extractor(data), features_weights)
+        acc = getattr(extractor, "test_accuracy", None)
+        if acc is not None:
+            result.notes.append(f"extractor {extractor.name}: test accuracy {acc:.4f}")
+    options = EvalOptions(kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed,
+                          batch_size=batch_size, use_cache=use_cache)
+    ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
+                      requested=tuple(names), options=options, pairs=pairs, model=model,
+                      model_inputs=model_inputs, device=dev)
+    for name in names:
+        compute = resolve(zoo.metrics[name].compute, f"metric {name!r}")
+        result.scores.extend(compute(ctx))
+    if fake is not None and "kid" in names and ctx.kid_subset_size() < kid_subset_size:
+        warnings.warn(f"KID subset size lowered to {ctx.kid_subset_size()} (fewer images than {kid_subset_size}); "
+                      "it is recorded in the protocol.", stacklevel=2)
+    if out is not None:
+        atomic_write_text(out, json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def record_in_card(pretrained_dir: str | os.PathLike, result: EvalResult) -> Path:
+    """Put ``result`` (values with protocols) into a pretrained folder's config.json and card.
+
+    Results under other protocols already there are kept beside the new ones (a card may carry
+    FID with the LeNet evaluator and with Inception); a result with the same metric and an
+    identical protocol is replaced. Both files are rewritten atomically.
+    """
+    from genzoo.core.atomic import atomic_write_text
+    from genzoo.core.metrics.protocol import Score, comparable
+    from genzoo.core.pretrained import CARD, CONFIG, SAMPLES, _card, read_config
+
+    folder = Path(pretrained_dir)
+    if (folder / "pretrained" / CONFIG).is_file():
+        folder = folder / "pretrained"
+    info = read_config(folder)
+    old = [Score.from_dict(s) for s in info.get("eval_scores", [])]
+    kept = [o for o in old if not any(o.name == n.name and comparable(o, n) for n in result.scores)]
+    scores = kept + list(result.scores)
+    merged = EvalResult(result.source, result.data, result.split, scores)
+    info["eval_scores"] = [s.to_dict() for s in scores]
+    info["eval_results"] = merged.model_index(info.get("name", ""))
+    atomic_write_text(folder / CONFIG, json.dumps(info, indent=2) + "\n")
+    atomic_write_text(folder / CARD, _card(info, (folder / SAMPLES).is_file()))
+    return folder
+
+
+def training_evaluator(
+    data: str = "mnist",
+    *,
+    metrics: str | list[str] | tuple[str, ...] = ("fid",),
+    n: int = 2000,
+    split: str = "test",
+    features: str | None = None,
+    features_weights: str | None = None,
+    data_root: str | os.PathLike | None = None,
+    seed: int = 2020,
+    batch_size: int = 200,
+    kid_subsets: int = 20,
+) -> Any:
+    """A callable ``evaluate(model) -> {metric: value}`` for the trainer's ``eval_every`` hook.
+
+    The extractor and the real statistics are prepared once, here; each call samples ``n``
+    images from the model with a fixed seed (the same noise every time, so successive values
+    differ by the model, not by the draw) and returns plain floats, logged as ``eval.<name>``.
+    Use a small ``n`` during training: values at n=2000 are biased upwards against n=10000
+    ones, which is why the protocol (n_fake) is part of every final score.
+    """
+    import torch
+
+    from genzoo.core.device import pick_device
+    from genzoo.core.metrics.evaluation import EvalContext, EvalOptions
+
+    from . import api
+
+    names = _metric_names(metrics)
+    unsupported = [m for m in names if m in ("psnr", "ssim", "bpd")]
+    if unsupported:
+        raise GenzooError(f"training evaluation computes sample metrics only; drop {', '.join(unsupported)}.")
+    zoo = get_zoo()
+    spec = zoo.dataset(data) if data in zoo.datasets else None
+    size, channels = (spec.image_size, spec.channels) if spec else (0, 0)
+    real = _subset(api.load_data(data, image_size=size, channels=channels, split=split, root=data_root).images, n, seed)
+    extractor = build_extractor(features or default_extractor(data), features_weights)
+    options = EvalOptions(kid_subsets=kid_subsets, seed=seed, batch_size=batch_size)
+    dev = pick_device("auto")
+    memo: dict[str, Any] = {}
+
+    @torch.no_grad()
+    def evaluate_model(model: Any) -> dict[str, float]:
+        from genzoo.core.data.transforms import format_tensor
+
+        device = next(model.parameters()).device
+        gen = torch.Generator(device=device).manual_seed(seed)
+        fake = torch.cat([_to_uint8(model.sample(min(batch_size, n - i), generator=gen))
+                          for i in range(0, n, batch_size)])
+        fake = format_tensor(fake, real.shape[-1], real.shape[1])
+        ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
+                          requested=tuple(names), options=options, device=dev)
+        if "real" in memo:  # the real side once per run, even without the disk cache
+            ctx._memo["real"] = memo["real"]
+        out: dict[str, float] = {}
+        for name in names:
+            for score in resolve(zoo.metrics[name].compute, f"metric {name!r}")(ctx):
+                out[score.name] = score.value
+        memo["real"] = ctx.real_stats()
+        return out
+
+    return evaluate_model
