@@ -47,6 +47,9 @@ class ZooModel(nn.Module):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"sample"})
     ema_modules: ClassVar[tuple[str, ...]] = ()
+    likelihood_levels: int = 256
+    """Values per sub-pixel that ``log_prob`` is a likelihood over: 256 for 8-bit images; a
+    Bernoulli VAE on binarised pixels says 2, so its bits/dim is never ranked beside 8-bit ones."""
 
     def __init__(self, config: Any) -> None:
         super().__init__()

@@ -164,3 +164,10 @@ def test_gaussian_vae_on_cifar_images(cifar_sample, tmp_path):
     # a discrete likelihood of 8-bit images (bits/dim of a probability <= 1): positive and finite
     assert torch.isfinite(bpd).all() and (bpd > 0).all()
     assert not torch.allclose(result.model.log_sigma.detach(), torch.full((3,), math.log(0.1)))  # learned
+
+
+def test_likelihood_levels_keep_binarised_and_8bit_bits_per_dim_apart():
+    import genzoo
+
+    assert genzoo.create_model("vae-mnist", likelihood="bernoulli").likelihood_levels == 2
+    assert genzoo.create_model("vae-mnist", likelihood="gaussian").likelihood_levels == 256

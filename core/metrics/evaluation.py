@@ -206,5 +206,5 @@ def compute_bpd(ctx: EvalContext) -> list[Score]:
     value = -total / (n * dims * math.log(2))
     proto = Protocol(metric="bpd", real_data=ctx.real_data, real_split=ctx.real_split, n_real=n,
                      seed=ctx.options.seed, input_size=int(x.shape[-1])).with_params(
-                         discrete_levels=256, model=model.meta.get("name", ""))
+                         discrete_levels=model.likelihood_levels, model=model.meta.get("name", ""))
     return [Score("bpd", value, proto)]

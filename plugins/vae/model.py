@@ -150,6 +150,11 @@ class VAE(ZooModel):
             log_w.append(log_px + normal_log_density(z) - normal_log_density(z, mu, logvar))
         return -(torch.logsumexp(torch.cat(log_w), 0) - math.log(k))
 
+    @property
+    def likelihood_levels(self) -> int:
+        """A Bernoulli decoder models binary pixels; the discretised Gaussian models all 256 levels."""
+        return 2 if self.config.likelihood == "bernoulli" else 256
+
     def log_prob(self, images: torch.Tensor) -> torch.Tensor:
         """IWAE lower bound on log p(x) per image in nats, with config.iw_samples samples."""
         return -self.nll(images, k=self.config.iw_samples)
