@@ -135,14 +135,6 @@ def allowed(path: str) -> bool:
     return not name.lower().endswith(PICKLE_SUFFIXES) and any(fnmatch.fnmatch(name, p) for p in ALLOWED_PATTERNS)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def git_blob_sha1(path: Path) -> str:
     """The id git (and the Hub) gives a non-LFS file: sha1 of "blob SIZE\\0" + content."""
     digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())

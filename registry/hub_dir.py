@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from genzoo.core.atomic import atomic_write_text
 from genzoo.core.errors import GenzooError
 
 from .hub import DEFAULT_BRANCH, Location, allowed, cache_root, check_revision
@@ -53,20 +54,6 @@ def _copy_hashed(src: Path, dst: Path) -> tuple[str, int]:
         fout.flush()
         os.fsync(fout.fileno())
     return digest.hexdigest(), size
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _publish_dir(tmp: Path, final: Path) -> None:
@@ -153,7 +140,7 @@ def push(src: Path, files: list[str], loc: Location, *, private: bool, message: 
 
     with FileLock(str(repo / ".lock")):
         previous = _read_ref(repo / "refs" / branch)
-        _write_atomic(repo / "refs" / branch, sid + "\n")
+        atomic_write_text(repo / "refs" / branch, sid + "\n")
         entry = {"time": _now(), "ref": branch, "snapshot": sid, "previous": previous, "message": message,
                  "user": _user()}
         with open(repo / LOG, "a", encoding="utf-8") as log:
@@ -243,7 +230,7 @@ def pull(loc: Location, *, offline: bool) -> Path:
     if not (dest / MANIFEST).is_file():
         _fetch(repo / "snapshots" / sid, dest, str(loc))
     if revision != sid:
-        _write_atomic(cache / "refs" / revision, sid + "\n")
+        atomic_write_text(cache / "refs" / revision, sid + "\n")
     return dest
 
 

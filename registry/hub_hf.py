@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from genzoo.core.atomic import sha256_file
 from genzoo.core.errors import GenzooError
 
-from .hub import ALLOWED_PATTERNS, DEFAULT_BRANCH, Location, allowed, git_blob_sha1, sha256_file
+from .hub import ALLOWED_PATTERNS, DEFAULT_BRANCH, Location, allowed, git_blob_sha1
 
 
 def _module() -> Any:

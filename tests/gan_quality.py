@@ -76,25 +76,13 @@ def real_images(data_root, n: int = 1000, split: str = "test", image_size: int =
     return normalize(data.images, "minus_one_one"), data.labels
 
 
-class single_thread:
-    """Run torch on one thread: on a shared, busy CPU two spinning threads are slower than one."""
-
-    def __enter__(self) -> None:
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.before)
-
-
 def short_run(name: str, data_root, out, *, steps: int, config: dict, batch_size: int = 32):
     """``genzoo.train`` on real MNIST for a few steps, no intermediate grids or checkpoints."""
     import genzoo
 
     train = {"sample_every": 0, "checkpoint_every": 0, "log_every": steps, "batch_size": batch_size, "seed": 0}
-    with single_thread():
-        return genzoo.train(name, "mnist", steps=steps, out=out, config=config, train=train,
-                            data_root=data_root, progress=False)
+    return genzoo.train(name, "mnist", steps=steps, out=out, config=config, train=train,
+                        data_root=data_root, progress=False)
 
 
 def untrained(name: str, config: dict, seed: int = 0):

@@ -50,6 +50,12 @@ def test_eval_cli_scores_with_protocols_and_cache(evaluator, data_root, tmp_path
     args = ["--data", "mnist", "--n", "400", "--metrics", "fid,kid,pr,dc,is", "--kid-subsets", "5",
             "--kid-subset-size", "200", "--data-root", str(data_root)]
     out1, out2 = tmp_path / "clean.json", tmp_path / "noisy.json"
+    from genzoo.core.metrics.stats_cache import default_stats_dir
+
+    def cached_stats() -> int:
+        return len(list(default_stats_dir().glob("*.safetensors")))
+
+    before = cached_stats()
     r1 = runner.invoke(cli, ["eval", clean, *args, "--out", str(out1)])
     assert r1.exit_code == 0, r1.output
     r2 = runner.invoke(cli, ["eval", noisy, *args, "--out", str(out2)])
@@ -65,9 +71,7 @@ def test_eval_cli_scores_with_protocols_and_cache(evaluator, data_root, tmp_path
     assert (p["n_real"], p["n_fake"], p["real_split"]) == (400, 400, "test")
     assert p["params"]["subsets"] == 5 and p["params"]["subset_size"] == 200
     # the real statistics were cached by the first run and reused by the second
-    from genzoo.core.metrics.stats_cache import default_stats_dir
-
-    assert len(list(default_stats_dir().glob("*.safetensors"))) == 1
+    assert cached_stats() == before + 1
 
 
 def test_eval_errors_are_one_line(tmp_path):

@@ -14,14 +14,6 @@ from genzoo.core.phases import Batch
 TINY = {"hidden": 6, "layers": 2, "first_kernel": 3, "kernel": 3}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These nets are tiny and sampling runs hundreds of small forward passes: a second intra-op
-    thread only adds synchronisation (10x slower on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny(arch: str, channels: int, size: int = 5, **kw) -> torch.nn.Module:

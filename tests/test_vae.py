@@ -18,13 +18,6 @@ SMALL = {"hidden": (256,), "latent_dim": 16}
 TRAIN = {"batch_size": 64, "sample_every": 0, "checkpoint_every": 0, "log_every": 50}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These nets are tiny: on a shared 2-core machine, intra-op threads only spin (8x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

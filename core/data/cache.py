@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,8 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
+
+from ..atomic import atomic_write_bytes
 
 log = logging.getLogger("genzoo.data")
 
@@ -91,19 +92,6 @@ def read_entry(cache_dir: Path, key: str) -> CacheEntry | None:
     return CacheEntry(images, labels, meta["meta"], data_path, hit=True)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_entry(cache_dir: Path, key: str, images: torch.Tensor, labels: torch.Tensor | None,
                 meta: dict[str, Any]) -> Path:
     """Write data then metadata, each atomically; the metadata (written last) vouches for the data."""
@@ -114,10 +102,10 @@ def write_entry(cache_dir: Path, key: str, images: torch.Tensor, labels: torch.T
     if labels is not None:
         tensors["labels"] = labels.to(torch.int64).contiguous()
     blob = save_safetensors(tensors, metadata={"format": "genzoo-images", "version": str(LOADER_VERSION)})
-    _atomic_write(data_path, blob)
+    atomic_write_bytes(data_path, blob)
     record = {"key": key, "version": LOADER_VERSION, "shape": list(images.shape),
               "sha256": hashlib.sha256(blob).hexdigest(), "meta": meta}
-    _atomic_write(meta_path, json.dumps(record, indent=1).encode())
+    atomic_write_bytes(meta_path, json.dumps(record, indent=1).encode())
     return data_path
 
 

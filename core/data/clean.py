@@ -24,7 +24,6 @@ under it has that label; a root with only files is unlabeled. Hidden files and f
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from genzoo.core.atomic import sha256_file
 from genzoo.core.errors import DataError
 
 KINDS = ("zero_byte", "non_image", "corrupt", "truncated", "unexpected_mode", "duplicate", "outside_classes")
@@ -41,14 +41,6 @@ IMAGE_EXTENSIONS = frozenset({
 DEFAULT_MODES = ("1", "L", "RGB", "RGBA", "P", "LA", "I;16", "I")
 _SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
                b"P1", b"P2", b"P3", b"P4", b"P5", b"P6")
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _looks_like_image(head: bytes) -> bool:
@@ -210,7 +202,7 @@ def scan_folder(path: Path | str, *, expected_modes: tuple[str, ...] = DEFAULT_M
         if found is not None:
             problems.setdefault(found[0], []).append((full, found[1]))
             continue
-        digest = (hashes or {}).get(rel) or sha256_of(full)
+        digest = (hashes or {}).get(rel) or sha256_file(full)
         if digest in first_of:
             problems.setdefault("duplicate", []).append(
                 (full, f"same content as {first_of[digest].relative_to(root).as_posix()}"))

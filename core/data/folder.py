@@ -17,8 +17,9 @@ from PIL import Image
 
 from genzoo.core.errors import DataError
 
+from ..atomic import sha256_file
 from .cache import cache_key, cached, default_cache_dir
-from .clean import CleanReport, list_files, scan_folder, sha256_of
+from .clean import CleanReport, list_files, scan_folder
 from .imageset import ImageSet
 from .transforms import RESIZE_MODES, Resize, fit_size
 
@@ -77,7 +78,7 @@ def load_folder(path: Path | str, *, image_size: int, channels: int, resize: Res
     _check_args(image_size, channels, resize)
     root = Path(path).expanduser()
     files, _ = list_files(root)
-    hashes = {rel: sha256_of(root / rel) for rel, _ in files}
+    hashes = {rel: sha256_file(root / rel) for rel, _ in files}
     key = cache_key(((rel.as_posix(), h) for rel, h in hashes.items()), image_size, channels, resize)
 
     def build() -> tuple[torch.Tensor, torch.Tensor | None, dict]:
