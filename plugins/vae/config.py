@@ -5,19 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from genzoo.core.autoencoder_shape import AutoencoderShape
 from genzoo.core.config import check, option
 
 
 @dataclass(frozen=True)
-class VAEConfig:
-    image_size: int = option(28, "Side of the square images, in pixels.", choices=(28, 32, 64))
-    channels: int = option(1, "Image channels: 1 (grayscale) or 3 (RGB).", choices=(1, 3))
-    arch: Literal["mlp", "conv"] = option(
-        "conv", "mlp: fully connected nets on the flattened image (the paper's MNIST model); "
-                "conv: strided convolutions (genzoo.core.conv_autoencoder).")
-    latent_dim: int = option(32, "Size of the latent code z (2 gives a plottable manifold).")
-    width: int = option(32, "conv: channels of the first conv layer (doubled at each downsampling).")
-    hidden: tuple[int, ...] = option((512, 256), "mlp: hidden layer widths, encoder side (the decoder mirrors them).")
+class VAEConfig(AutoencoderShape):
     likelihood: Literal["bernoulli", "gaussian"] = option(
         "bernoulli", "Decoder p(x|z): bernoulli (logits per pixel; binary images) or gaussian (a Gaussian "
                      "integrated over each 8-bit pixel's bin: a proper discrete likelihood).")
@@ -33,10 +26,7 @@ class VAEConfig:
     lr: float = option(1e-3, "Adam learning rate.")
 
     def __post_init__(self) -> None:
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "at least 1")
-        check(self.width >= 4, "width", self.width, "at least 4")
-        check(len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden), "hidden", self.hidden,
-              "one or more positive widths")
+        super().__post_init__()
         check(self.sigma > 0, "sigma", self.sigma, "positive")
         check(self.iw_samples >= 1, "iw_samples", self.iw_samples, "at least 1")
         check(self.lr > 0, "lr", self.lr, "positive")
