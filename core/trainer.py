@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,10 +93,11 @@ class Trainer:
         self.schedulers = {
             p.name: s for p in self.phases if (s := _scheduler(p, self.optimizers[p.name], self.total)) is not None
         }
-        all_params = {id(q): q for q in model.parameters() if q.requires_grad}
-        self._frozen = {
-            p.name: [q for i, q in all_params.items() if i not in {id(x) for x in p.parameters()}] for p in self.phases
-        }
+        trainable = [q for q in model.parameters() if q.requires_grad]
+        self._frozen = {}  # per phase: the parameters it does not update, frozen while it runs
+        for p in self.phases:
+            own = {id(x) for x in p.parameters()}
+            self._frozen[p.name] = [q for q in trainable if id(q) not in own]
         self.ema = (
             EMA(model, model.ema_modules, config.ema_decay, config.ema_start).to(self.device)
             if config.ema_decay > 0 and model.ema_modules else None
@@ -192,32 +194,27 @@ class Trainer:
             self.stale += 1
         return self.stale >= c.patience
 
-    @torch.no_grad()
+    @contextmanager
+    def _sampling_weights(self) -> Iterator[None]:
+        """Eval mode, no grad, and the EMA weights swapped in where kept: what users sample with."""
+        self.model.eval()
+        try:
+            with torch.no_grad(), self.ema.swapped_in(self.model) if self.ema is not None else nullcontext():
+                yield
+        finally:
+            self.model.train()
+
     def samples(self, n: int) -> torch.Tensor:
         """A grid's worth of samples from fixed noise (seeded apart from the training RNG)."""
         gen = torch.Generator(self.device).manual_seed(self.config.seed + 12345)
         labels = self.sample_labels[:n].to(self.device) if self.sample_labels is not None else None
-        self.model.eval()
-        try:
-            if self.ema is not None:
-                with self.ema.swapped_in(self.model):
-                    return self.model.sample(n, labels=labels, generator=gen)
+        with self._sampling_weights():
             return self.model.sample(n, labels=labels, generator=gen)
-        finally:
-            self.model.train()
 
-    @torch.no_grad()
     def _evaluate(self) -> dict[str, float]:
         """Scores of the sampling weights (EMA where kept), logged as ``eval.<metric>``."""
-        self.model.eval()
-        try:
-            if self.ema is not None:
-                with self.ema.swapped_in(self.model):
-                    scores = self.evaluate(self.model)
-            else:
-                scores = self.evaluate(self.model)
-        finally:
-            self.model.train()
+        with self._sampling_weights():
+            scores = self.evaluate(self.model)
         logs = {f"eval.{k}": float(v) for k, v in scores.items()}
         self._write_log(logs)
         return logs

@@ -16,6 +16,7 @@ from genzoo.core.config import field_types, fields_of, from_dict, to_dict, type_
 from genzoo.core.errors import ConfigError, DataError, GenzooError, did_you_mean
 from genzoo.core.preprocessing import Preprocessing
 from genzoo.core.recipe import TrainConfig
+from genzoo.core.version import __version__
 
 from .registry import ModelEntry, get_zoo
 from .specs import resolve
@@ -278,15 +279,9 @@ def train(
             "model": entry.name, "family": entry.family, "plugin": entry.plugin, "data": source,
             "data_root": str(Path(data_root).resolve()) if data_root else None,
             "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
-            "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": _version(),
+            "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": __version__,
         }, indent=2) + "\n")
     return trainer.fit()
-
-
-def _version() -> str:
-    from genzoo.core.version import __version__
-
-    return __version__
 
 
 # -- describing models ----------------------------------------------------------------------
