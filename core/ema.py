@@ -4,6 +4,13 @@ GAN generators sample visibly better from an average of recent weights than from
 iterate; the model names which submodules to average (``ema_modules``) and the trainer
 keeps one shadow copy per name here. Buffers (batch-norm statistics) are copied, not
 averaged, as in most StyleGAN/BigGAN code.
+
+A fixed decay of 0.999 averages over ~1,000 steps, so early in a run the average is
+dominated by the random initial weights and samples from it look worse than the live
+generator's. The decay therefore warms up as min(decay, (1 + t) / (10 + t)) for t steps
+since ``start`` (TensorFlow's ExponentialMovingAverage with num_updates): the average
+follows the live weights closely at first and reaches the full 0.999 after ~9,000 steps,
+so short runs and long runs both sample from a useful average.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ class EMA:
         if step < self.start:
             torch._foreach_copy_(shadow, live)
         else:
-            torch._foreach_lerp_(shadow, live, 1.0 - self.decay)
+            t = step - self.start
+            torch._foreach_lerp_(shadow, live, 1.0 - min(self.decay, (1 + t) / (10 + t)))
         for s, b in self._buffers:
             s.copy_(b)
 

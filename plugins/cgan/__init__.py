@@ -12,7 +12,7 @@ def register_models(register):
         builder="genzoo.plugins.cgan.model:build",
         capabilities=("sample", "conditional"),
         preprocessing=Preprocessing(normalize="minus_one_one"),
-        recipe={"batch_size": 64, "steps": 3000, "ema_decay": 0.999, "ema_start": 500},
+        recipe={"batch_size": 64, "steps": 3000, "ema_decay": 0.999},
         data="mnist",
         description="Conditional GAN (Mirza & Osindero 2014) with DCGAN nets: label embedding concatenated "
                     "to z; discriminator by input concatenation or projection (Miyato & Koyama 2018).",

@@ -12,7 +12,7 @@ def register_models(register):
         builder="genzoo.plugins.dcgan.model:build",
         capabilities=("sample",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
-        recipe={"batch_size": 128, "steps": 3000, "ema_decay": 0.999, "ema_start": 500},
+        recipe={"batch_size": 128, "steps": 3000, "ema_decay": 0.999},
         data="mnist",
         description="Deep convolutional GAN (Radford et al. 2016): strided-conv generator and discriminator, BN.",
         tags=("gan", "unconditional"),

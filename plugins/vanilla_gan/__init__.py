@@ -12,7 +12,7 @@ def register_models(register):
         builder="genzoo.plugins.vanilla_gan.model:build",
         capabilities=("sample",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
-        recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999, "ema_start": 500},
+        recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999},
         data="mnist",
         description="The original GAN (Goodfellow et al. 2014): MLP generator and discriminator on flattened "
                     "pixels, non-saturating loss, Adam(2e-4, 0.5).",

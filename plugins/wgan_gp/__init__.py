@@ -12,7 +12,7 @@ def register_models(register):
         builder="genzoo.plugins.wgan_gp.model:build",
         capabilities=("sample",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
-        recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999, "ema_start": 500},
+        recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999},
         data="mnist",
         description="Wasserstein GAN with gradient penalty (Gulrajani et al. 2017): DCGAN nets, layer-norm "
                     "critic, lambda=10, 5 critic steps per generator step, Adam(1e-4, (0, 0.9)).",
