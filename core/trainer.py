@@ -27,6 +27,7 @@ from .device import configure, pick_device
 from .ema import EMA
 from .errors import GenzooError
 from .images import save_grid
+from .metrics.protocol import Score
 from .model import ZooModel
 from .phases import Phase
 from .pretrained import save_pretrained
@@ -44,6 +45,8 @@ class TrainResult:
     logs: dict[str, float] = field(default_factory=dict)
     stopped: str = ""
     """Why training ended before ``steps``: "early stop", "time budget", or ""."""
+    scores: list[Score] = field(default_factory=list)
+    """The final sampling weights' scores with their protocols (empty without an evaluator)."""
 
     @property
     def pretrained_dir(self) -> Path | None:
@@ -77,7 +80,7 @@ class Trainer:
         *,
         progress: bool | None = None,
         sample_labels: torch.Tensor | None = None,
-        evaluate: Callable[[ZooModel], dict[str, float]] | None = None,
+        evaluate: Callable[[ZooModel], list[Score]] | None = None,
     ) -> None:
         self.model, self.loader, self.config = model, loader, config
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -106,6 +109,8 @@ class Trainer:
         self.show_progress = progress
         self.sample_labels = sample_labels
         self.evaluate = evaluate
+        self.scores: list[Score] = []  # the latest evaluation's, of the weights at step ``scores_step``
+        self.scores_step = -1
         if config.eval_every and evaluate is None:
             raise GenzooError("train.eval_every is set but no evaluator was given (e.g. --eval-metrics fid).")
         self.step = 0
@@ -196,13 +201,17 @@ class Trainer:
 
     @contextmanager
     def _sampling_weights(self) -> Iterator[None]:
-        """Eval mode, no grad, and the EMA weights swapped in where kept: what users sample with."""
-        self.model.eval()
-        try:
-            with torch.no_grad(), self.ema.swapped_in(self.model) if self.ema is not None else nullcontext():
+        """Eval mode, no grad, and the EMA weights swapped in where kept: what users sample with.
+
+        Eval mode is set after the swap, so that the averaged modules use their batch-norm running
+        statistics, as the saved model does when loaded; grids and scores then match its samples.
+        """
+        with torch.no_grad(), self.ema.swapped_in(self.model) if self.ema is not None else nullcontext():
+            self.model.eval()
+            try:
                 yield
-        finally:
-            self.model.train()
+            finally:
+                self.model.train()
 
     def samples(self, n: int) -> torch.Tensor:
         """A grid's worth of samples from fixed noise (seeded apart from the training RNG)."""
@@ -212,10 +221,12 @@ class Trainer:
             return self.model.sample(n, labels=labels, generator=gen)
 
     def _evaluate(self) -> dict[str, float]:
-        """Scores of the sampling weights (EMA where kept), logged as ``eval.<metric>``."""
+        """Scores of the sampling weights (EMA where kept), logged as ``eval.<metric>`` and kept with
+        their step, so that the end of training reuses an evaluation made at its last step."""
         with self._sampling_weights():
-            scores = self.evaluate(self.model)
-        logs = {f"eval.{k}": float(v) for k, v in scores.items()}
+            self.scores = list(self.evaluate(self.model))
+        self.scores_step = self.step
+        logs = {f"eval.{s.name}": float(s.value) for s in self.scores}
         self._write_log(logs)
         return logs
 
@@ -312,4 +323,7 @@ class Trainer:
                 f"train.grad_clip, then --resume."
             )
         self.finish()
-        return TrainResult(self.model, self.run_dir, self.step, logs, stopped)
+        if self.evaluate is not None and self.scores_step != self.step:
+            # after the checkpoint: an interrupted final evaluation is redone by --resume
+            logs.update(self._evaluate())
+        return TrainResult(self.model, self.run_dir, self.step, logs, stopped, self.scores)

@@ -218,7 +218,9 @@ def train(
     metrics.jsonl and, at the end, pretrained/. With ``train={"eval_every": K}`` the model is
     scored every K steps on ``eval_metrics`` (``eval_n`` samples against the data's test
     split, ``eval_features`` extractor), logged as ``eval.<metric>`` and usable as
-    ``train.monitor`` for early stopping.
+    ``train.monitor`` for early stopping; the final weights' scores (``result.scores``) are
+    recorded with their protocols in pretrained/config.json and the model card, as
+    ``genzoo eval RUN_DIR --card`` would record them.
     """
     import torch
 
@@ -281,7 +283,13 @@ def train(
             "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
             "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": __version__,
         }, indent=2) + "\n")
-    return trainer.fit()
+    result = trainer.fit()
+    if result.scores and result.pretrained_dir is not None:
+        from .evaluation import EvalResult, record_in_card
+
+        real = result.scores[0].protocol  # which data and split the scores were measured against
+        record_in_card(result.pretrained_dir, EvalResult(str(run_dir), real.real_data, real.real_split, result.scores))
+    return result
 
 
 # -- describing models ----------------------------------------------------------------------

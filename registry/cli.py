@@ -133,9 +133,12 @@ def info(name: str, as_json: bool) -> None:
 @click.option("--out", default=None, help="Run directory (default runs/NAME).")
 @click.option("--resume", default=None, help="Continue the run in this directory.")
 @click.option("--set", "assignments", multiple=True, help="Override a field: key=value, train.key=value, ...")
-@click.option("--eval-every", type=int, default=None, help="Score the model every N steps (logged as eval.<metric>).")
+@click.option("--eval-every", type=int, default=None,
+              help="Score the model every N steps (logged as eval.<metric>) and at the end; the final scores go "
+                   "into pretrained/config.json and the model card with their protocol (as `eval --card`).")
 @click.option("--eval-metrics", default="fid", show_default=True, help="Metrics for --eval-every, e.g. fid,kid.")
-@click.option("--eval-n", type=int, default=2000, show_default=True, help="Samples per evaluation.")
+@click.option("--eval-n", type=int, default=2000, show_default=True,
+              help="Samples per evaluation (the protocol's n_fake and n_real; real: the data's test split).")
 @click.option("--eval-features", default=None, help="Feature extractor (default: the data's zoo evaluator).")
 def train(name: str | None, data: str | None, data_root: str | None, steps: int | None, epochs: int | None,
           out: str | None, resume: str | None, assignments: tuple[str, ...], eval_every: int | None,
@@ -158,6 +161,10 @@ def train(name: str | None, data: str | None, data_root: str | None, steps: int 
                        eval_metrics=eval_metrics, eval_n=eval_n, eval_features=eval_features)
     losses = "  ".join(f"{k}={v:.4g}" for k, v in result.logs.items() if k.endswith("loss"))
     click.echo(f"trained {result.step} steps{f' ({result.stopped})' if result.stopped else ''}: {losses}")
+    if result.scores:
+        n = result.scores[0].protocol.n_fake
+        scores = "  ".join(f"{s.name}={s.value:.4g}" for s in result.scores)
+        click.echo(f"final scores (n={n}, recorded in the model card): {scores}")
     click.echo(f"run: {result.run_dir}   weights: {result.pretrained_dir}")
 
 

@@ -13,12 +13,15 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genzoo.core.errors import GenzooError, did_you_mean
 
 from .registry import get_zoo
 from .specs import resolve
+
+if TYPE_CHECKING:
+    from genzoo.core.metrics.protocol import Score
 
 DEFAULT_METRICS = ("fid", "kid", "pr", "dc")
 FID_INCEPTION = "fid-inception-v3"
@@ -121,6 +124,24 @@ def _load_npz(path: Path) -> Any:
     return _to_uint8(t) if lo < 0 else (t.float() * 255).round().clamp(0, 255).to(torch.uint8)
 
 
+def _sample(model: Any, n: int, *, seed: int, batch_size: int) -> Any:
+    """``n`` uint8 samples in batches from noise seeded by ``seed`` on the model's device (MPS has no
+    seeded generators): the same weights always give the same images, whoever evaluates them."""
+    import torch
+
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed) if device.type != "mps" else None
+    with torch.no_grad():
+        return torch.cat([_to_uint8(model.sample(min(batch_size, n - i), generator=gen))
+                          for i in range(0, n, batch_size)])
+
+
+def _scores(ctx: Any, names: list[str]) -> list[Score]:
+    """Each registered metric's Scores on ``ctx``, which computes their shared inputs once."""
+    metrics = get_zoo().metrics
+    return [s for name in names for s in resolve(metrics[name].compute, f"metric {name!r}")(ctx)]
+
+
 def _subset(images: Any, n: int, seed: int) -> Any:
     """A seeded random subset of ``n`` (all when fewer): the same real images for every model."""
     import torch
@@ -195,12 +216,7 @@ def evaluate(
     real = _subset(real, n, seed)
     size, channels = real.shape[-1], real.shape[1]
     if model is not None and "sample" in model.capabilities and set(names) & {"fid", "kid", "pr", "dc", "is"}:
-        gen = torch.Generator(device=dev).manual_seed(seed) if dev.type != "mps" else None
-        parts = []
-        with torch.no_grad():
-            for i in range(0, n, batch_size):
-                parts.append(_to_uint8(model.sample(min(batch_size, n - i), generator=gen)))
-        fake = torch.cat(parts)
+        fake = _sample(model, n, seed=seed, batch_size=batch_size)
     if fake is not None:
         if len(fake) > n:
             fake = _subset(fake, n, seed + 1)
@@ -240,9 +256,7 @@ def evaluate(
     ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
                       requested=tuple(names), options=options, pairs=pairs, model=model,
                       model_inputs=model_inputs, device=dev)
-    for name in names:
-        compute = resolve(zoo.metrics[name].compute, f"metric {name!r}")
-        result.scores.extend(compute(ctx))
+    result.scores.extend(_scores(ctx, names))
     if fake is not None and "kid" in names and ctx.kid_subset_size() < kid_subset_size:
         warnings.warn(f"KID subset size lowered to {ctx.kid_subset_size()} (fewer images than {kid_subset_size}); "
                       "it is recorded in the protocol.", stacklevel=2)
@@ -290,16 +304,17 @@ def training_evaluator(
     batch_size: int = 200,
     kid_subsets: int = 20,
 ) -> Any:
-    """A callable ``evaluate(model) -> {metric: value}`` for the trainer's ``eval_every`` hook.
+    """A callable ``evaluate(model) -> [Score]`` for the trainer's ``eval_every`` hook.
 
-    The extractor and the real statistics are prepared once, here; each call samples ``n``
+    The extractor and the real statistics are prepared once per run; each call samples ``n``
     images from the model with a fixed seed (the same noise every time, so successive values
-    differ by the model, not by the draw) and returns plain floats, logged as ``eval.<name>``.
-    Use a small ``n`` during training: values at n=2000 are biased upwards against n=10000
-    ones, which is why the protocol (n_fake) is part of every final score.
+    differ by the model, not by the draw). The trainer logs the values as ``eval.<name>``, and
+    the final weights' Scores, computed by the same metric code as ``genzoo eval`` and stamped
+    with their protocol, go into the run's model card. Use a small ``n`` during training:
+    values at n=2000 are biased upwards against n=10000 ones, which is why n_fake is part of
+    every protocol.
     """
-    import torch
-
+    from genzoo.core.data.transforms import format_tensor
     from genzoo.core.device import pick_device
     from genzoo.core.metrics.evaluation import EvalContext, EvalOptions
 
@@ -318,24 +333,14 @@ def training_evaluator(
     dev = pick_device("auto")
     memo: dict[str, Any] = {}
 
-    @torch.no_grad()
-    def evaluate_model(model: Any) -> dict[str, float]:
-        from genzoo.core.data.transforms import format_tensor
-
-        device = next(model.parameters()).device
-        gen = torch.Generator(device=device).manual_seed(seed)
-        fake = torch.cat([_to_uint8(model.sample(min(batch_size, n - i), generator=gen))
-                          for i in range(0, n, batch_size)])
-        fake = format_tensor(fake, real.shape[-1], real.shape[1])
+    def evaluate_model(model: Any) -> list[Score]:
+        fake = format_tensor(_sample(model, n, seed=seed, batch_size=batch_size), real.shape[-1], real.shape[1])
         ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
                           requested=tuple(names), options=options, device=dev)
         if "real" in memo:  # the real side once per run, even without the disk cache
             ctx._memo["real"] = memo["real"]
-        out: dict[str, float] = {}
-        for name in names:
-            for score in resolve(zoo.metrics[name].compute, f"metric {name!r}")(ctx):
-                out[score.name] = score.value
+        scores = _scores(ctx, names)
         memo["real"] = ctx.real_stats()
-        return out
+        return scores
 
     return evaluate_model

@@ -95,7 +95,9 @@ def test_training_evaluator_and_model_card(evaluator, data_root, tmp_path):
     model = genzoo.create_model("dcgan-mnist").eval()
     hook = training_evaluator("mnist", metrics="fid,kid", n=200, data_root=data_root, kid_subsets=3)
     first, second = hook(model), hook(model)
-    assert set(first) == {"fid", "kid"} and first["fid"] > 0 and first == second
+    assert [s.name for s in first] == ["fid", "kid"] and first[0].value > 0 and first == second
+    kid = dict(first[1].protocol.params)
+    assert first[0].protocol.n_fake == 200 and (kid["subsets"], kid["subset_size"]) == (3, 200)
     folder = save_pretrained(model, tmp_path / "pre")
     r = CliRunner().invoke(cli, ["eval", str(folder), "--data", "mnist", "--n", "200", "--metrics", "fid",
                                  "--data-root", str(data_root), "--card"])
@@ -107,15 +109,57 @@ def test_training_evaluator_and_model_card(evaluator, data_root, tmp_path):
     assert genzoo.create_model(str(folder)) is not None  # the folder still loads
 
 
-def test_train_evaluates_every_k_steps(evaluator, data_root, tmp_path):
-    """`genzoo train --eval-every K` logs eval.<metric> from the zoo evaluator at steps K, 2K, ..."""
-    result = CliRunner().invoke(cli, [
-        "train", "dcgan-mnist", "--data-root", str(data_root), "--steps", "4", "--out", str(tmp_path / "run"),
-        "--eval-every", "2", "--eval-metrics", "fid", "--eval-n", "100",
+def _card_scores(folder) -> tuple[dict, dict]:
+    """(config.json's eval_scores by name, the card's model-index metrics by type)."""
+    cfg = {e["name"]: e for e in json.loads((folder / "config.json").read_text())["eval_scores"]}
+    header = (folder / "README.md").read_text().split("---")[1]
+    index = json.loads(next(line for line in header.splitlines() if line.startswith("model-index: "))[13:])
+    card = {m["type"]: m for m in index[0]["results"][0]["metrics"]}
+    assert index[0]["results"][0]["dataset"] == {"name": "mnist", "type": "mnist", "split": "test"}
+    return cfg, card
+
+
+def test_train_evaluates_every_k_steps_and_records_the_final_scores(evaluator, data_root, tmp_path):
+    """`genzoo train --eval-every K` logs eval.<metric> from the zoo evaluator at steps K, 2K, ...; the final
+    weights' scores land in pretrained/config.json and the model card with their protocol, equal to what
+    `genzoo eval --card` measures; a resumed run records its own final scores."""
+    from genzoo.core.metrics.extractors.evaluator import load_evaluator
+
+    run, runner = tmp_path / "run", CliRunner()
+    result = runner.invoke(cli, [
+        "train", "dcgan-mnist", "--data-root", str(data_root), "--steps", "4", "--out", str(run),
+        "--eval-every", "2", "--eval-metrics", "fid,kid", "--eval-n", "100",
         "--set", "g_width=8", "--set", "d_width=8", "--set", "train.batch_size=16", "--set", "train.log_every=2",
     ])
     assert result.exit_code == 0, result.output
-    logs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     evals = [(e["step"], e["eval.fid"]) for e in logs if "eval.fid" in e]
-    assert [s for s, _ in evals] == [2, 4] and all(v > 0 for _, v in evals)
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["eval"]["n"] == 100
+    assert [s for s, _ in evals] == [2, 4] and all(v > 0 for _, v in evals)  # step 4's is the final one too
+    assert json.loads((run / "run.json").read_text())["eval"]["n"] == 100
+    assert f"fid={evals[-1][1]:.4g}" in result.output
+
+    cfg, card = _card_scores(run / "pretrained")
+    assert set(cfg) == {"fid", "kid"} == set(card) and cfg["fid"]["value"] == evals[-1][1] == card["fid"]["value"]
+    sha = load_evaluator("lenet-mnist").weights_sha256
+    for p in [cfg["fid"]["protocol"], cfg["kid"]["protocol"], card["fid"]["args"]]:
+        assert (p["extractor"], p["extractor_sha256"], p["n_fake"], p["n_real"]) == ("lenet-mnist", sha, 100, 100)
+        assert (p["real_data"], p["real_split"], p["seed"]) == ("mnist", "test", 2020)
+    assert cfg["kid"]["protocol"]["params"]["subsets"] == 20 and "std" in cfg["kid"]
+
+    # resumed to a step that is not an evaluation step: the final weights are scored once more
+    result = runner.invoke(cli, ["train", "--resume", str(run), "--steps", "5"])
+    assert result.exit_code == 0, result.output
+    logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    final = [e for e in logs if "eval.fid" in e][-1]
+    assert final["step"] == 5
+    cfg, card = _card_scores(run / "pretrained")
+    assert cfg["fid"]["value"] == final["eval.fid"] == card["fid"]["value"] and cfg["kid"]["value"] == final["eval.kid"]
+
+    # `genzoo eval` under the same protocol measures the same number and replaces it in the card
+    r = runner.invoke(cli, ["eval", str(run), "--data", "mnist", "--n", "100", "--metrics", "fid",
+                            "--data-root", str(data_root), "--card", "--json"])
+    assert r.exit_code == 0, r.output
+    cfg_after, _ = _card_scores(run / "pretrained")
+    assert len(json.loads((run / "pretrained" / "config.json").read_text())["eval_scores"]) == 2
+    assert cfg_after["fid"]["value"] == pytest.approx(final["eval.fid"], rel=1e-4)
+    assert cfg_after["kid"] == cfg["kid"]

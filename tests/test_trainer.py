@@ -14,6 +14,7 @@ from torch import nn
 import genzoo
 from genzoo.core.data import BatchLoader, load_digits
 from genzoo.core.errors import GenzooError
+from genzoo.core.metrics.protocol import Protocol, Score
 from genzoo.core.model import ZooModel
 from genzoo.core.phases import Phase
 from genzoo.core.preprocessing import Preprocessing
@@ -152,19 +153,53 @@ def test_ema_tracks_the_live_weights() -> None:
     assert all((live[k] - shadow[k]).abs().max() < 0.05 for k in live)
 
 
+def test_the_trainer_samples_what_the_saved_model_samples(tmp_path: Path) -> None:
+    """Grids and evaluations during training use the EMA generator in eval mode (batch-norm running
+    statistics), exactly as the pretrained folder does once loaded."""
+    from genzoo.core.data import format_images
+
+    model = genzoo.create_model("dcgan-mnist", **SMALL)
+    loader = BatchLoader(format_images(load_digits(split="train"), 28, 1), Preprocessing(), 16, 0, "cpu")
+    cfg = TrainConfig(steps=3, log_every=3, sample_every=0, checkpoint_every=0, ema_decay=0.9, device="cpu")
+    trainer = Trainer(model, loader, cfg, tmp_path, progress=False)
+    trainer.fit()
+    with trainer._sampling_weights():
+        during = model.sample(4, generator=torch.Generator().manual_seed(0))
+    saved = genzoo.create_model(str(tmp_path / "pretrained")).sample(4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(during, saved)
+    assert model.training and model.generator.training  # the live modules are back in training mode
+
+
 def test_periodic_evaluation_is_logged_and_can_stop_training(tmp_path: Path) -> None:
     scores = iter([5.0, 4.0, 4.5, 4.2, 4.1, 3.0])
     seen: list[bool] = []
 
-    def evaluate(model: ZooModel) -> dict[str, float]:
+    def evaluate(model: ZooModel) -> list[Score]:
         seen.append(model.training)
-        return {"fid": next(scores)}
+        return [Score("fid", next(scores), Protocol("fid", n_fake=7))]
 
     cfg = TrainConfig(steps=100, log_every=5, eval_every=2, sample_every=0, checkpoint_every=0,
                       monitor="eval.fid", patience=3, device="cpu")
     result = Trainer(Toy(), _loader(), cfg, tmp_path, progress=False, evaluate=evaluate).fit()
     assert result.stopped == "early stop" and result.step == 10  # best at step 4, then 3 evaluations without
-    assert seen == [False] * 5  # evaluated in eval mode
+    assert seen == [False] * 5  # evaluated in eval mode; the step-10 evaluation is the final one, not redone
+    assert result.scores == [Score("fid", 4.1, Protocol("fid", n_fake=7))] and result.logs["eval.fid"] == 4.1
     assert [e["eval.fid"] for e in _logs(tmp_path) if "eval.fid" in e] == [5.0, 4.0, 4.5, 4.2, 4.1]
     with pytest.raises(GenzooError, match="no evaluator was given"):
         Trainer(Toy(), _loader(), TrainConfig(eval_every=2, device="cpu"), progress=False)
+
+
+@pytest.mark.parametrize(("steps", "evaluated_at"), [(5, [2, 4, 5]), (4, [2, 4])])
+def test_the_final_weights_are_evaluated_once(tmp_path: Path, steps: int, evaluated_at: list[int]) -> None:
+    """A run whose last step is not an evaluation step is scored once more at the end; one whose last
+    step is keeps that evaluation instead of sampling again."""
+    trainer: Trainer
+
+    def evaluate(model: ZooModel) -> list[Score]:
+        return [Score("fid", float(trainer.step), Protocol("fid"))]
+
+    cfg = TrainConfig(steps=steps, log_every=5, eval_every=2, sample_every=0, checkpoint_every=0, device="cpu")
+    trainer = Trainer(Toy(), _loader(), cfg, tmp_path, progress=False, evaluate=evaluate)
+    result = trainer.fit()
+    assert [e["step"] for e in _logs(tmp_path) if "eval.fid" in e] == evaluated_at
+    assert [s.value for s in result.scores] == [steps] and result.logs["eval.fid"] == steps
