@@ -331,16 +331,12 @@ def training_evaluator(
     extractor = build_extractor(features or default_extractor(data), features_weights)
     options = EvalOptions(kid_subsets=kid_subsets, seed=seed, batch_size=batch_size)
     dev = pick_device("auto")
-    memo: dict[str, Any] = {}
+    real_memo: dict[Any, Any] = {}  # the real side once per run, even without the disk cache
 
     def evaluate_model(model: Any) -> list[Score]:
         fake = format_tensor(_sample(model, n, seed=seed, batch_size=batch_size), real.shape[-1], real.shape[1])
         ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
-                          requested=tuple(names), options=options, device=dev)
-        if "real" in memo:  # the real side once per run, even without the disk cache
-            ctx._memo["real"] = memo["real"]
-        scores = _scores(ctx, names)
-        memo["real"] = ctx.real_stats()
-        return scores
+                          requested=tuple(names), options=options, device=dev, real_memo=real_memo)
+        return _scores(ctx, names)
 
     return evaluate_model

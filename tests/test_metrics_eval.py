@@ -58,6 +58,7 @@ def test_eval_cli_scores_with_protocols_and_cache(evaluator, data_root, tmp_path
     before = cached_stats()
     r1 = runner.invoke(cli, ["eval", clean, *args, "--out", str(out1)])
     assert r1.exit_code == 0, r1.output
+    assert cached_stats() == before + 2  # the real statistics, and the real side of the pairwise sweep
     r2 = runner.invoke(cli, ["eval", noisy, *args, "--out", str(out2)])
     assert r2.exit_code == 0, r2.output
     a = {s["name"]: s for s in json.loads(out1.read_text())["scores"]}
@@ -70,8 +71,8 @@ def test_eval_cli_scores_with_protocols_and_cache(evaluator, data_root, tmp_path
     assert p["extractor"] == "lenet-mnist" and len(p["extractor_sha256"]) == 64 and p["channels"] == "gray"
     assert (p["n_real"], p["n_fake"], p["real_split"]) == (400, 400, "test")
     assert p["params"]["subsets"] == 5 and p["params"]["subset_size"] == 200
-    # the real statistics were cached by the first run and reused by the second
-    assert cached_stats() == before + 1
+    # both were cached by the first run and reused by the second
+    assert cached_stats() == before + 2
 
 
 def test_eval_errors_are_one_line(tmp_path):

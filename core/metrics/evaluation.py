@@ -22,10 +22,10 @@ from .extractors.base import FeatureExtractor, extract
 from .frechet import GaussianStats, feature_stats, frechet_distance
 from .inception_score import inception_score
 from .kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS
-from .pairwise import PairwiseRequest, PairwiseResult, pairwise_metrics
+from .pairwise import PairwiseRequest, PairwiseResult, RealSide, pairwise_metrics, real_side, real_side_key
 from .prdc import DC_K, PR_K
 from .protocol import Protocol, Score
-from .stats_cache import RealStats, cached_real_stats, images_digest
+from .stats_cache import RealStats, cached_real_stats, cached_tensors, images_digest
 
 
 @dataclass
@@ -46,7 +46,9 @@ class EvalContext:
 
     ``pairs`` holds (reference, output) uint8 image pairs for full-reference metrics (a
     model's reconstructions of real images); ``model`` and ``model_inputs`` serve likelihood
-    metrics.
+    metrics. ``real_memo`` holds what only the real side determines (its statistics, its
+    share of the pairwise sweep); a caller scoring several fake sets against one real set,
+    as the trainer's periodic evaluation does, passes the same dict to each context.
     """
 
     fake: torch.Tensor | None = None
@@ -61,6 +63,7 @@ class EvalContext:
     model_inputs: torch.Tensor | None = None
     device: str | torch.device = "cpu"
     stats_dir: str | None = None
+    real_memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _need(self, what: str) -> Any:
@@ -72,7 +75,7 @@ class EvalContext:
     # -- shared inputs, each computed once ---------------------------------------------------
 
     def real_stats(self) -> RealStats:
-        if "real" not in self._memo:
+        if "real" not in self.real_memo:
             real, ex = self._need("real"), self._need("extractor")
             parts = {"data": self.real_data, "split": self.real_split, "pixels": images_digest(real),
                      **ex.describe(real.shape[1])}
@@ -81,11 +84,29 @@ class EvalContext:
                 return extract(ex, real, batch_size=self.options.batch_size, device=self.device)
 
             if self.options.use_cache:
-                self._memo["real"] = cached_real_stats(parts, compute, self.stats_dir)
+                self.real_memo["real"] = cached_real_stats(parts, compute, self.stats_dir)
             else:
                 feats, logits = compute()
-                self._memo["real"] = RealStats(feats, logits, feature_stats(feats), "", False)
-        return self._memo["real"]
+                self.real_memo["real"] = RealStats(feats, logits, feature_stats(feats), "", False)
+        return self.real_memo["real"]
+
+    def real_side(self, req: PairwiseRequest, n_fake: int) -> RealSide:
+        """The real set's share of the pairwise sweep for ``req``: memoised, and cached on disk
+        beside the real statistics it was computed from."""
+        stats = self.real_stats()
+        features = stats.features.to(torch.device(self.device))
+        parts = {"real": stats.key, "sweep": real_side_key(req, *features.shape[:1], n_fake, features.shape[1])}
+        memo_key = ("real_side", repr(parts))
+        if memo_key not in self.real_memo:
+            def compute() -> dict[str, torch.Tensor]:
+                return real_side(features, n_fake, req).to_tensors()
+
+            if self.options.use_cache and stats.key:
+                tensors = cached_tensors(parts, compute, self.stats_dir, required=("kid_shift",))[0]
+            else:
+                tensors = compute()
+            self.real_memo[memo_key] = RealSide.from_tensors(tensors)
+        return self.real_memo[memo_key]
 
     def fake_features(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if "fake" not in self._memo:
@@ -109,7 +130,8 @@ class EvalContext:
                 kid_subsets=o.kid_subsets if "kid" in want else 0,
                 kid_subset_size=self.kid_subset_size(), seed=o.seed)
             dev = torch.device(self.device)
-            self._memo["pairwise"] = pairwise_metrics(real.to(dev), fake.to(dev), req)
+            side = self.real_side(req, len(fake))
+            self._memo["pairwise"] = pairwise_metrics(real.to(dev), fake.to(dev), req, side)
         return self._memo["pairwise"]
 
     def kid_subset_size(self) -> int:

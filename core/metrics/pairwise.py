@@ -162,12 +162,72 @@ def _kid_subsets(real: torch.Tensor, fake: torch.Tensor, fake_idx: np.ndarray, r
     return torch.cat(out)
 
 
-def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseRequest) -> PairwiseResult:
+@dataclass
+class RealSide:
+    """The real set's share of a sweep, which no fake set changes: its k-NN distances and KID self-sums.
+
+    It is a quarter of the sweep's work (half of a symmetric Gram matrix, against the fake
+    set's half and the full cross block). Evaluating many models, or one model every K steps,
+    against the same real features repeats it, so callers keep it (in memory, or in the real
+    statistics cache, keyed by the request that made it).
+    """
+
+    knn: torch.Tensor | None  # (n_real, kmax + 1) sorted squared distances; column 0 is the point itself
+    kid_sums: torch.Tensor | None  # (subsets,) float64 sums of shifted kernel values over each real subset's pairs
+    kid_shift: float = 0.0  # the constant subtracted from kernel values; fake and cross sums must use the same
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        out = {"kid_shift": torch.tensor(self.kid_shift, dtype=torch.float64)}
+        if self.knn is not None:
+            out["knn"] = self.knn.cpu()
+        if self.kid_sums is not None:
+            out["kid_sums"] = self.kid_sums.cpu()
+        return out
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> RealSide:
+        return cls(tensors.get("knn"), tensors.get("kid_sums"), float(tensors["kid_shift"]))
+
+    def to(self, device: torch.device | str) -> RealSide:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return RealSide(move(self.knn), move(self.kid_sums), self.kid_shift)
+
+
+def real_side_key(req: PairwiseRequest, n_real: int, n_fake: int, dim: int) -> dict[str, object]:
+    """Everything a :class:`RealSide` depends on besides the real features (its cache key)."""
+    kid = req.kid_subsets > 0 and _kid_method(req, n_real, n_fake, dim) == "sweep"
+    return {"kmax": max(req.pr_k, req.dc_k), "block": req.block,
+            "kid": [req.kid_subsets, req.kid_subset_size, req.kid_degree, req.kid_coef0, req.seed, n_fake] if kid
+            else None}
+
+
+def real_side(real: torch.Tensor, n_fake: int, req: PairwiseRequest) -> RealSide:
+    """The real set's self sweep for ``req`` against ``n_fake`` fake samples (KID's subset draws
+    depend on both counts)."""
+    real = real.float().contiguous()
+    n_r, dim = real.shape
+    ind, shift = None, 0.0
+    if req.kid_subsets > 0 and _kid_method(req, n_r, n_fake, dim) == "sweep":
+        _, ri = kid_subset_indices(n_fake, n_r, req.kid_subsets, req.kid_subset_size, req.seed)
+        ind = _indicator(ri, n_r, real.device)
+        # a typical kernel value: the kernel at the real mean's inner product with itself
+        mean = real.mean(0, dtype=torch.float64)
+        shift = float((mean @ mean / dim + req.kid_coef0) ** req.kid_degree)
+    knn, sums = _SelfSweep(real, req, max(req.pr_k, req.dc_k), ind, shift).run()
+    return RealSide(knn, sums, shift)
+
+
+def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseRequest,
+                     side: RealSide | None = None) -> PairwiseResult:
     """KID (mean, std over subsets), precision/recall/F1 and density/coverage in one sweep.
 
     Conventions follow the references: precision is the share of fake samples inside some
     real sample's k-NN ball and recall the share of real samples inside some fake sample's
     ball, with ``<=`` (torch-fidelity); density and coverage use Naeem et al.'s strict ``<``.
+    ``side`` is the real set's part from :func:`real_side` with the same request, when the
+    caller kept it; otherwise it is computed here.
     """
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
         raise ValueError(f"need (N, D) real and fake features of one D, "
@@ -176,6 +236,11 @@ def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseReques
     device, n_r, n_f, dim = real.device, real.shape[0], fake.shape[0], real.shape[1]
     fake = fake.to(device)
     kid = req.kid_subsets > 0 and _kid_method(req, n_r, n_f, dim) == "sweep"
+    side = real_side(real, n_f, req) if side is None else side.to(device)
+    real_kmax = max(req.pr_k, req.dc_k)
+    if (real_kmax and (side.knn is None or side.knn.shape != (n_r, real_kmax + 1))) or (kid and side.kid_sums is None):
+        raise ValueError("the given real side was computed for another request or real set; compute it with "
+                         "real_side(real, n_fake, req) for this request.")
     ind_f = ind_r = None
     kid_by_subsets = None
     if req.kid_subsets > 0:
@@ -184,11 +249,8 @@ def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseReques
             ind_f, ind_r = _indicator(fi, n_f, device), _indicator(ri, n_r, device)
         else:
             kid_by_subsets = _kid_subsets(real, fake, fi, ri, req)
-    # the kernel at the mean inner product: close to the typical kernel value, which is all the shift needs
-    mean_dot = float(real.mean(0, dtype=torch.float64) @ fake.mean(0, dtype=torch.float64))
-    shift = (mean_dot / dim + req.kid_coef0) ** req.kid_degree if kid else 0.0
-    real_kmax = max(req.pr_k, req.dc_k)
-    knn_r, kid_rr = _SelfSweep(real, req, real_kmax, ind_r, shift).run()
+    shift = side.kid_shift
+    knn_r, kid_rr = side.knn, side.kid_sums
     knn_f, kid_ff = _SelfSweep(fake, req, req.pr_k, ind_f, shift).run()
 
     rad_pr_r = knn_r[:, req.pr_k] if req.pr_k else None

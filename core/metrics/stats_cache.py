@@ -56,31 +56,47 @@ def stats_key(key_parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def cached_real_stats(key_parts: dict[str, Any], compute: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
-                      directory: str | os.PathLike | None = None) -> RealStats:
-    """Load the entry for ``key_parts`` or call ``compute() -> (features, logits|None)`` and store it.
+def cached_tensors(key_parts: dict[str, Any], compute: Callable[[], dict[str, torch.Tensor]],
+                   directory: str | os.PathLike | None = None,
+                   required: tuple[str, ...] = ()) -> tuple[dict[str, torch.Tensor], str, bool]:
+    """(tensors, key, from_cache): the entry for ``key_parts``, or ``compute()``'s tensors, stored.
 
-    ``key_parts`` should hold the data description (name, split, pixel digest) and the
-    extractor's identity (name, weights sha256, preprocessing); it is also written into the
-    file's header so an entry explains itself.
+    ``key_parts`` is also written into the file's header, so an entry explains itself. An entry
+    that cannot be read, carries another key or lacks a ``required`` tensor is recomputed.
     """
     key = stats_key(key_parts)
     path = Path(directory or default_stats_dir()) / f"{key}.safetensors"
     if path.is_file():
         try:
             tensors, meta = load_tensors(path)
-            if meta.get("key") == key:
-                return RealStats(tensors["features"], tensors.get("logits"),
-                                 GaussianStats(tensors["mu"], tensors["sigma"], int(tensors["features"].shape[0])),
-                                 key, True)
-            warnings.warn(f"{path} does not carry the key it is named by; recomputing it.", stacklevel=2)
-        except (GenzooError, KeyError) as exc:
-            warnings.warn(f"real-statistics cache entry {path} is unreadable ({exc}); recomputing it.", stacklevel=2)
-    features, logits = compute()
-    features = features.float().cpu()
-    gaussian = feature_stats(features)
-    tensors = {"features": features, "mu": gaussian.mu, "sigma": gaussian.sigma}
-    if logits is not None:
-        tensors["logits"] = logits.float().cpu()
+            missing = [name for name in required if name not in tensors]
+            if meta.get("key") == key and not missing:
+                return tensors, key, True
+            why = f"it lacks {', '.join(missing)}" if missing else "it does not carry the key it is named by"
+            warnings.warn(f"metrics cache entry {path} is unusable ({why}); recomputing it.", stacklevel=3)
+        except GenzooError as exc:
+            warnings.warn(f"metrics cache entry {path} is unreadable ({exc}); recomputing it.", stacklevel=3)
+    tensors = compute()
     save_tensors(path, tensors, {"key": key, "parts": key_parts})
-    return RealStats(features, tensors.get("logits"), gaussian, key, False)
+    return tensors, key, False
+
+
+def cached_real_stats(key_parts: dict[str, Any], compute: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
+                      directory: str | os.PathLike | None = None) -> RealStats:
+    """Load the entry for ``key_parts`` or call ``compute() -> (features, logits|None)`` and store it.
+
+    ``key_parts`` should hold the data description (name, split, pixel digest) and the
+    extractor's identity (name, weights sha256, preprocessing).
+    """
+    def tensors() -> dict[str, torch.Tensor]:
+        features, logits = compute()
+        features = features.float().cpu()
+        gaussian = feature_stats(features)
+        out = {"features": features, "mu": gaussian.mu, "sigma": gaussian.sigma}
+        if logits is not None:
+            out["logits"] = logits.float().cpu()
+        return out
+
+    entry, key, hit = cached_tensors(key_parts, tensors, directory, required=("features", "mu", "sigma"))
+    gaussian = GaussianStats(entry["mu"], entry["sigma"], int(entry["features"].shape[0]))
+    return RealStats(entry["features"], entry.get("logits"), gaussian, key, hit)
