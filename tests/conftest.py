@@ -41,3 +41,11 @@ def cifar_sample() -> Path:
     if not path.is_dir():
         pytest.skip(f"the CIFAR-10 sample image folder is not at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def cifar10_root(cifar_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root with CIFAR-10 binary batches made from the sample's real images: 1,000 train, 500 test."""
+    from cifar_files import cifar10_root_from_sample
+
+    return cifar10_root_from_sample(cifar_sample, tmp_path_factory.mktemp("cifar10-root"), 100, 50)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cifar_files import write_batch
 from PIL import Image
 
 from genzoo.core.data import (
@@ -114,11 +115,6 @@ def test_digits_always_available() -> None:
 # --- CIFAR-10 binary -----------------------------------------------------------------------
 
 
-def _write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    records = np.concatenate([labels[:, None].astype(np.uint8), images.reshape(len(images), -1)], axis=1)
-    path.write_bytes(records.tobytes())
-
-
 @needs_sample
 def test_cifar_binary_round_trip(tmp_path: Path) -> None:
     pictures, labels = [], []
@@ -131,8 +127,8 @@ def test_cifar_binary_round_trip(tmp_path: Path) -> None:
     folder = tmp_path / "cifar10" / "cifar-10-batches-bin"
     folder.mkdir(parents=True)
     for b in range(5):
-        _write_batch(folder / f"data_batch_{b + 1}.bin", images[b * 4:(b + 1) * 4], labels[b * 4:(b + 1) * 4])
-    _write_batch(folder / "test_batch.bin", images[:3], labels[:3])
+        write_batch(folder / f"data_batch_{b + 1}.bin", images[b * 4:(b + 1) * 4], labels[b * 4:(b + 1) * 4])
+    write_batch(folder / "test_batch.bin", images[:3], labels[:3])
     train = load_cifar10(tmp_path, "train")
     assert train.images.shape == (20, 3, 32, 32) and train.classes == CLASSES
     assert np.array_equal(train.images.numpy(), images) and train.labels.tolist() == labels.tolist()
