@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 from click.testing import CliRunner
-from gan_quality import fd_to_data, real_images, same_samples, short_run, untrained
+from gan_quality import fd_to_data, model_samples, pooled_pixels, real_images, same_samples, short_run, untrained
 from PIL import Image
 
 import genzoo
@@ -17,7 +17,7 @@ from genzoo.core.errors import DataError, GenzooError
 from genzoo.core.phases import Batch
 
 SMALL = {"g_width": 16, "d_width": 16, "embed_dim": 10}
-STEPS = 100
+STEPS = 300  # enough for class adherence to show (see test_short_run_draws_the_asked_for_class)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,8 @@ def run(data_root, tmp_path_factory):
 @pytest.mark.parametrize("kind", ["projection", "concat"])
 def test_both_discriminators_see_the_label(kind):
     torch.manual_seed(0)
-    model = genzoo.create_model("cgan-mnist", discriminator=kind, **SMALL)
+    aux = {} if kind == "projection" else {"aux_weight": 0.0}  # concat's features see the label already
+    model = genzoo.create_model("cgan-mnist", discriminator=kind, **SMALL, **aux)
     labels = torch.arange(6) % 10
     x = model.sample(6, labels=labels, generator=torch.Generator().manual_seed(0))
     assert x.shape == (6, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
@@ -82,8 +83,36 @@ def test_save_load_round_trip(run):
     assert not same_samples(loaded, untrained("cgan-mnist", SMALL), labels=labels)
 
 
+def test_short_run_draws_the_asked_for_class(run, data_root):
+    """Class conditioning, end to end on real MNIST: digits drawn for class k must be read as k.
+
+    The reader is a logistic regression on 14x14 pooled pixels fit on 2,000 real training
+    digits (~86% right on real test digits; trains in under a second). Chance is 10%, and a
+    generator that ignores its label, or one trained on labels misaligned with their images,
+    stays there; this 300-step run at width 16 reaches ~37% (bench/cgan_adherence.py
+    measures the full recipe with the zoo's LeNet).
+    """
+    torch.manual_seed(0)
+    real, real_labels = real_images(data_root, 2000, split="train")
+    reader = torch.nn.Linear(14 * 14, 10)
+    opt = torch.optim.Adam(reader.parameters(), lr=1e-2)
+    feats = pooled_pixels(real, 14).float()
+    for _ in range(200):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(reader(feats), real_labels).backward()
+        opt.step()
+    labels = torch.arange(10).repeat_interleave(30)
+
+    @torch.no_grad()
+    def adherence(model) -> float:
+        pred = reader(pooled_pixels(model_samples(model, len(labels), labels=labels), 14).float()).argmax(1)
+        return float((pred == labels).float().mean())
+
+    assert adherence(untrained("cgan-mnist", SMALL)) < 0.2
+    assert adherence(genzoo.create_model(str(run.run_dir))) > 0.25
+
+
 def test_short_run_moves_samples_toward_the_data(run, data_root):
-    # Class adherence takes far longer than a test can train (~1,000+ steps); bench/augment.py measures it.
     test_images = real_images(data_root, 1000)[0]
     labels = torch.arange(500) % 10
     before = fd_to_data(untrained("cgan-mnist", SMALL), test_images, labels=labels)

@@ -36,6 +36,12 @@ def test_shapes_ranges_and_architecture():
     d = [m.out_features for m in model.discriminator.modules() if isinstance(m, torch.nn.Linear)]
     assert g == [256, 512, 1024, 784] and d == [1024, 512, 256, 1]
     assert any(isinstance(m, torch.nn.Dropout) and m.p == 0.3 for m in model.discriminator.modules())
+    # Batch norm after the generator's hidden layers but the first (PyTorch-GAN's gan.py; bench/reference.py).
+    norms = [m.num_features for m in model.generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert norms == [512, 1024]
+    # The base model keeps the plain generator, so folders saved before g_norm existed still load.
+    plain = genzoo.create_model("vanilla-gan")
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.generator.modules())
     rgb = genzoo.create_model("vanilla-gan-cifar10", **SMALL)
     assert rgb.sample(2).shape == (2, 3, 32, 32)
     assert model.ema_modules == ("generator",)

@@ -15,6 +15,7 @@ def register_models(register):
         recipe={"batch_size": 64, "steps": 3000, "ema_decay": 0.999},
         data="mnist",
         description="Conditional GAN (Mirza & Osindero 2014) with DCGAN nets: label embedding concatenated "
-                    "to z; discriminator by input concatenation or projection (Miyato & Koyama 2018).",
+                    "to z; discriminator by input concatenation or projection (Miyato & Koyama 2018), with a "
+                    "class loss on the projection logits and a mode-seeking term.",
         tags=("gan", "conditional"),
     ))

@@ -26,6 +26,16 @@ class CGANConfig:
     g_width: int = option(64, "Generator width: channels of its last hidden layer (ngf).")
     d_width: int = option(64, "Discriminator width: channels of its first layer (ndf).")
     loss: Literal["bce", "hinge"] = option("bce", "bce: non-saturating GAN loss; hinge: hinge loss.")
+    aux_weight: float = option(
+        1.0,
+        "Weight of the class loss: cross-entropy of the projection term read as a classifier over all classes, "
+        "on real images for D and on fakes for G (projection discriminator only; 0 = off).",
+    )
+    ms_weight: float = option(
+        0.5,
+        "Weight of the mode-seeking term (Mao et al. 2019): G is penalised by 1 / (|G(z1,y) - G(z2,y)| / |z1 - z2|), "
+        "so it cannot draw one image per class whatever z is (0 = off).",
+    )
     lr_g: float = option(2e-4, "Generator Adam learning rate.")
     lr_d: float = option(2e-4, "Discriminator Adam learning rate.")
     beta1: float = option(0.5, "Adam beta1.")
@@ -38,5 +48,9 @@ class CGANConfig:
         widths = (self.g_width, self.d_width)
         check(min(widths) >= 8, "g_width/d_width", widths, "at least 8")
         check(self.lr_g > 0 and self.lr_d > 0, "lr_g/lr_d", (self.lr_g, self.lr_d), "positive")
+        check(self.aux_weight >= 0 and self.ms_weight >= 0, "aux_weight/ms_weight", (self.aux_weight, self.ms_weight),
+              "0 (off) or more")
+        check(self.aux_weight == 0 or self.discriminator == "projection", "aux_weight", self.aux_weight,
+              "0 with discriminator='concat' (its features see the label, so a class loss on them is trivial)")
         betas = (self.beta1, self.beta2)
         check(min(betas) >= 0 and max(betas) < 1, "beta1/beta2", betas, "in [0, 1)")

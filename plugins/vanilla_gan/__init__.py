@@ -14,7 +14,7 @@ def register_models(register):
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999},
         data="mnist",
-        description="The original GAN (Goodfellow et al. 2014): MLP generator and discriminator on flattened "
-                    "pixels, non-saturating loss, Adam(2e-4, 0.5).",
+        description="The original GAN (Goodfellow et al. 2014): MLP generator (batch-normed in the zoo's "
+                    "variants) and discriminator on flattened pixels, non-saturating loss, Adam(2e-4, 0.5).",
         tags=("gan", "unconditional", "mlp", "baseline"),
     ))

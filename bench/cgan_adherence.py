@@ -1,0 +1,208 @@
+"""Does cgan-mnist draw the class it is asked for? Its default recipe vs PyTorch-GAN's cgan.py, same compute.
+
+Class adherence is what a conditional GAN adds over an unconditional one, and FID cannot
+see it (a model that draws perfect digits of the wrong class scores well). So besides
+FID/KID/precision/recall of samples with random labels, each model draws ``--per-class``
+images of every class, conditioned as ``genzoo sample --per-class`` does, and the zoo's
+LeNet-MNIST evaluator (the classifier behind the zoo's FID features, ~99% on MNIST test)
+says which digit each one is: class accuracy = the share it reads as the asked-for class
+(chance: 10%).
+
+Both sides train on the same MNIST batches (the zoo's BatchLoader, batch ``i`` at step ``i``)
+for the same number of steps at the same batch size:
+
+- genzoo: the cgan-mnist recipe through ``genzoo.train`` (the shared trainer), scored with
+  the weights a user samples with (EMA) and the raw ones;
+- reference: eriklindernoren/PyTorch-GAN implementations/cgan/cgan.py, re-implemented from its
+  source: a 10-d label embedding concatenated to z, MLP generator 110-128-256-512-1024-784 with
+  BatchNorm1d (its second argument, 0.8, is eps; kept) and LeakyReLU(0.2), tanh; discriminator
+  on [image, 10-d label embedding], 794-512-512-512-1 with Dropout(0.4), least-squares (MSE)
+  loss, Adam(2e-4, (0.5, 0.999)), generator step first and the discriminator then scoring that
+  same batch of fakes, torch's default init. Sampled in eval mode like the zoo's models.
+
+The per-class grid of the zoo model (EMA weights; one row per class, 0 at the top) goes to
+bench/grids/cgan-mnist-per-class.png, the reference's to bench/grids/cgan-reference-per-class.png.
+
+    .venv/bin/python bench/cgan_adherence.py --data-root /work/shared/data --steps 1200 --batch 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import genzoo
+from genzoo.core.config import parse_assignments
+from genzoo.core.data import BatchLoader
+from genzoo.core.data.transforms import denormalize
+from genzoo.core.errors import GenzooError
+from genzoo.core.images import save_grid
+from genzoo.core.metrics.extractors.evaluator import EvaluatorNet, accuracy
+from genzoo.evaluation import build_extractor, default_extractor, training_evaluator
+from genzoo.registry import get_zoo
+from genzoo.train_evaluator import train_evaluator_for
+
+GRIDS = Path(__file__).resolve().parent / "grids"
+CLASSES, LATENT, PIXELS = 10, 100, 28 * 28
+
+
+def lenet(data_root: str) -> EvaluatorNet:
+    """The zoo's LeNet-MNIST evaluator; trained into the evaluators cache first if this machine lacks it."""
+    name = default_extractor("mnist")
+    try:
+        return build_extractor(name)
+    except GenzooError:
+        print(f"{name} is not trained on this machine; training it (genzoo evaluator train mnist) ...", flush=True)
+        train_evaluator_for("mnist", data_root=data_root)
+        return build_extractor(name)
+
+
+# -- the reference: PyTorch-GAN cgan.py ----------------------------------------------------------
+class ReferenceGenerator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_emb = nn.Embedding(CLASSES, CLASSES)
+
+        def block(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
+            return [nn.Linear(cin, cout), *([nn.BatchNorm1d(cout, 0.8)] if norm else []), nn.LeakyReLU(0.2)]
+
+        self.model = nn.Sequential(*block(LATENT + CLASSES, 128, norm=False), *block(128, 256), *block(256, 512),
+                                   *block(512, 1024), nn.Linear(1024, PIXELS), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.model(torch.cat([self.label_emb(labels), z], dim=1))
+
+    def sample(self, n: int, *, labels: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """The zoo's sampling signature, so the zoo's evaluators can score the reference too."""
+        if labels is None:
+            labels = torch.randint(CLASSES, (n,), generator=generator)
+        return self(torch.randn(n, LATENT, generator=generator), labels)
+
+
+class ReferenceDiscriminator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_embedding = nn.Embedding(CLASSES, CLASSES)
+        self.model = nn.Sequential(
+            nn.Linear(PIXELS + CLASSES, 512), nn.LeakyReLU(0.2),
+            nn.Linear(512, 512), nn.Dropout(0.4), nn.LeakyReLU(0.2),
+            nn.Linear(512, 512), nn.Dropout(0.4), nn.LeakyReLU(0.2),
+            nn.Linear(512, 1),
+        )
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.model(torch.cat([images.flatten(1), self.label_embedding(labels)], dim=1))
+
+
+def reference(loader: BatchLoader, args: argparse.Namespace) -> ReferenceGenerator:
+    torch.manual_seed(args.seed)
+    g, d = ReferenceGenerator(), ReferenceDiscriminator()
+    mse = nn.MSELoss()
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    valid, fake = torch.ones(args.batch, 1), torch.zeros(args.batch, 1)
+    for i in range(args.steps):
+        batch = loader.batch(i)
+        gen_labels = torch.randint(CLASSES, (args.batch,))
+        gen = g(torch.randn(args.batch, LATENT), gen_labels)
+        opt_g.zero_grad()
+        mse(d(gen, gen_labels), valid).backward()
+        opt_g.step()
+        opt_d.zero_grad()
+        ((mse(d(batch.images, batch.labels), valid) + mse(d(gen.detach(), gen_labels), fake)) / 2).backward()
+        opt_d.step()
+    return g.eval()
+
+
+# -- the measurements ------------------------------------------------------------------------------
+def per_class_samples(model: Any, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``per_class`` images of each class, class-major (as ``genzoo sample --per-class`` asks), in [-1, 1]."""
+    labels = torch.arange(CLASSES).repeat_interleave(per_class)
+    with torch.no_grad():
+        images = model.sample(len(labels), labels=labels, generator=torch.Generator().manual_seed(seed))
+    return images, labels
+
+
+def class_accuracy(model: Any, clf: EvaluatorNet, args: argparse.Namespace) -> tuple[float, list[float]]:
+    """Overall and per-class share of samples the evaluator reads as the class they were drawn for."""
+    images, labels = per_class_samples(model, args.per_class, args.seed + 1)
+    u8 = denormalize(images, "minus_one_one")
+    per = [accuracy(clf, u8[labels == k], labels[labels == k]) for k in range(CLASSES)]
+    return accuracy(clf, u8, labels), per
+
+
+def save_per_class_grid(model: Any, path: Path, per_class: int = 10) -> None:
+    images, _ = per_class_samples(model, per_class, seed=0)
+    save_grid(images, path, nrow=per_class)
+
+
+def train_genzoo(args: argparse.Namespace, tmp: str) -> tuple[float, list[tuple[str, Any]]]:
+    start = time.perf_counter()
+    genzoo.train("cgan-mnist", "mnist", steps=args.steps, out=f"{tmp}/run", data_root=args.data_root,
+                 config=args.config, progress=False,
+                 train={"batch_size": args.batch, "seed": args.seed, "sample_every": 0, "checkpoint_every": 0})
+    seconds = time.perf_counter() - start
+    return seconds, [("genzoo cgan-mnist (EMA weights)", genzoo.create_model(f"{tmp}/run")),
+                     ("genzoo cgan-mnist (raw weights)", genzoo.create_model(f"{tmp}/run", variant="raw"))]
+
+
+def row(label: str, seconds: float, model: Any, clf: EvaluatorNet, score: Callable, args: argparse.Namespace) -> str:
+    acc, per = class_accuracy(model, clf, args)
+    s = {x.name: x.value for x in score(model)}
+    print(f"{label}: per-class accuracy " + " ".join(f"{k}:{a:.2f}" for k, a in enumerate(per)), flush=True)
+    return (f"| {label} | {seconds:.0f} | {acc:.3f} | {s['fid']:.1f} | {s['kid']:.4g} | {s['precision']:.3f} "
+            f"| {s['recall']:.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
+    parser.add_argument("--steps", type=int, default=1200, help="generator steps, both sides")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--n", type=int, default=2000, help="samples (random labels) for FID/KID/precision/recall")
+    parser.add_argument("--per-class", type=int, default=100, help="samples per class for class accuracy")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="cgan-mnist config override for the zoo's side (default: its recipe as registered)")
+    parser.add_argument("--no-grids", action="store_true", help="leave bench/grids/cgan-*-per-class.png alone")
+    args = parser.parse_args()
+    args.config = parse_assignments(args.set)
+    torch.set_num_threads(args.threads)
+    clf = lenet(args.data_root)
+    score = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
+    images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)
+    loader = BatchLoader(images, get_zoo().model("cgan-mnist").preprocessing, args.batch, args.seed, "cpu")
+    start = time.perf_counter()
+    ref = reference(loader, args)
+    sides = [(time.perf_counter() - start, [("PyTorch-GAN cgan.py step (its MLPs)", ref)])]
+    GRIDS.mkdir(exist_ok=True)
+    if not args.no_grids:
+        save_per_class_grid(ref, GRIDS / "cgan-reference-per-class.png")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sides.append(train_genzoo(args, tmp))
+        if not args.no_grids:
+            save_per_class_grid(sides[1][1][0][1], GRIDS / "cgan-mnist-per-class.png")
+        for seconds, models in sides:
+            rows += [row(label, seconds, model, clf, score, args) for label, model in models]
+    sets = "".join(f" --set {kv}" for kv in args.set)
+    print(f"\ncgan-mnist{sets}, {args.steps} steps, batch {args.batch}, seed {args.seed}; class accuracy: "
+          f"{clf.name} on {args.per_class} samples per class; FID/KID/PR: n={args.n} (random labels) vs MNIST test, "
+          f"{clf.name} features; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print("| training | wall s | class accuracy ↑ | FID ↓ | KID ↓ | precision ↑ | recall ↑ |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""Each family's default recipe vs the classic reference implementation of it, at the same compute.
+
+Issue 4: a zoo recipe must be at least as good as the implementation people would otherwise
+copy. Per family, one function below re-implements the reference's training step (read from
+its source, not pasted); the harness around them is shared: the same MNIST batches (the
+zoo's BatchLoader, batch ``i`` for the i-th draw on both sides), the same number of
+generator steps (WGAN-GP: the same critic steps too) at the same batch size, wall seconds,
+scores from the zoo's own LeNet-MNIST evaluator on the MNIST test split, one markdown table
+per family and sample grids of both sides in bench/grids/reference-<family>-{genzoo,reference}.png.
+
+- dcgan-mnist: pytorch/examples dcgan/main.py. Same networks on both sides (genzoo.core.gan);
+  BCE against label tensors, one generator forward reused by both players, no EMA.
+- vanilla-gan-mnist: eriklindernoren/PyTorch-GAN implementations/gan/gan.py with its own networks
+  (G 100-128-256-512-1024-784, BatchNorm1d(eps=0.8) + LeakyReLU, tanh; D 784-512-256-1 + sigmoid),
+  generator step first, the discriminator then scoring that same batch of fakes, halved BCE.
+- wgan-gp-mnist: the Gulrajani et al. (2017) loop as PyTorch-GAN's wgan_gp.py runs it: 5 critic
+  steps on fresh batches per generator step, lambda 10, Adam(1e-4, (0, 0.9)), no drift term, no
+  EMA. Both sides train the zoo's DCGAN generator and layer-norm critic (the zoo's nets are not
+  the MLPs of wgan_gp.py), so the table compares recipes, not architectures.
+- vae-mlp-mnist / vae-mnist: pytorch/examples vae/main.py (784-400-20 ReLU MLP, Bernoulli decoder,
+  BCE summed over pixels and batch on the grey intensities, Adam 1e-3). Its networks are put in
+  the zoo's VAE class, so one ELBO/IWAE implementation scores both sides.
+
+GAN rows: FID/KID/precision/recall of n samples; genzoo is scored with its EMA weights (what a
+user samples with) and its raw weights. VAE rows: test -ELBO and IWAE NLL (nats) on the first n
+test images binarised with the model's fixed-seed evaluation binarisation, the examples' own
+test loss (BCE against the grey intensities + KL), and the FID of n samples (decoder means).
+``--set FIELD=VALUE`` changes the zoo's model config on the zoo's side and in the references that
+train the zoo's nets (e.g. CPU-sized WGAN-GP widths). bench/RESULTS.md holds the exact commands run.
+
+    .venv/bin/python bench/reference.py vanilla-gan-mnist --data-root /work/shared/data --steps 800 --batch 64 --n 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import genzoo
+from genzoo.core.config import parse_assignments
+from genzoo.core.data import BatchLoader
+from genzoo.core.images import save_grid
+from genzoo.core.penalties import gradient_penalty
+from genzoo.evaluation import training_evaluator
+from genzoo.registry import get_zoo
+
+GRIDS = Path(__file__).resolve().parent / "grids"
+
+
+def adam(module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """The references' optimiser: torch's default (unfused) Adam."""
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
+
+
+class Sampler(nn.Module):
+    """A bare generator with the zoo's ``sample`` signature, so the zoo's evaluator can score it."""
+
+    def __init__(self, generator: nn.Module, latent_dim: int) -> None:
+        super().__init__()
+        self.generator, self.latent_dim = generator, latent_dim
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, **_: Any) -> torch.Tensor:
+        return self.generator(torch.randn(n, self.latent_dim, generator=generator))
+
+
+# -- the references' training steps ---------------------------------------------------------------
+def examples_dcgan(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+    model = genzoo.create_model("dcgan-mnist", **args.config)
+    g, d = model.generator, model.discriminator
+    criterion = nn.BCEWithLogitsLoss()  # the examples' Sigmoid + BCELoss, fused for stability
+    opt_d, opt_g = adam(d, 2e-4, (0.5, 0.999)), adam(g, 2e-4, (0.5, 0.999))
+    ones, zeros = torch.ones(args.batch), torch.zeros(args.batch)
+    for i in range(args.steps):
+        real = loader.batch(i).images
+        fake = g(torch.randn(args.batch, model.config.latent_dim))
+        opt_d.zero_grad()
+        (criterion(d(real), ones) + criterion(d(fake.detach()), zeros)).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        criterion(d(fake), ones).backward()
+        opt_g.step()
+    return model
+
+
+def pytorch_gan_nets(latent_dim: int = 100, shape: tuple[int, ...] = (1, 28, 28)) -> tuple[nn.Module, nn.Module]:
+    """PyTorch-GAN gan.py's networks. BatchNorm1d's second argument there is eps (0.8), kept as is."""
+
+    def block(cin: int, cout: int, norm: bool = True) -> list[nn.Module]:
+        return [nn.Linear(cin, cout), *([nn.BatchNorm1d(cout, 0.8)] if norm else []), nn.LeakyReLU(0.2)]
+
+    pixels = shape[0] * shape[1] * shape[2]
+    g = nn.Sequential(*block(latent_dim, 128, norm=False), *block(128, 256), *block(256, 512), *block(512, 1024),
+                      nn.Linear(1024, pixels), nn.Tanh(), nn.Unflatten(1, shape))
+    d = nn.Sequential(nn.Flatten(), nn.Linear(pixels, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
+                      nn.LeakyReLU(0.2), nn.Linear(256, 1))  # logits: the sigmoid is fused into the loss
+    return g, d
+
+
+def pytorch_gan_vanilla(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+    g, d = pytorch_gan_nets()
+    criterion = nn.BCEWithLogitsLoss()
+    opt_g, opt_d = adam(g, 2e-4, (0.5, 0.999)), adam(d, 2e-4, (0.5, 0.999))
+    valid, fake = torch.ones(args.batch, 1), torch.zeros(args.batch, 1)
+    for i in range(args.steps):
+        real = loader.batch(i).images
+        opt_g.zero_grad()
+        gen = g(torch.randn(args.batch, 100))
+        criterion(d(gen), valid).backward()
+        opt_g.step()
+        opt_d.zero_grad()
+        ((criterion(d(real), valid) + criterion(d(gen.detach()), fake)) / 2).backward()
+        opt_d.step()
+    return Sampler(g, 100)
+
+
+def gulrajani_wgan_gp(loader: BatchLoader, args: argparse.Namespace, n_critic: int = 5,
+                      lambda_gp: float = 10.0) -> nn.Module:
+    model = genzoo.create_model("wgan-gp-mnist", **args.config)
+    g, critic, latent = model.generator, model.critic, model.config.latent_dim
+    opt_g, opt_d = adam(g, 1e-4, (0.0, 0.9)), adam(critic, 1e-4, (0.0, 0.9))
+    for i in range(args.steps):
+        for j in range(n_critic):  # batches 5i..5i+4, as the zoo's trainer draws them
+            real = loader.batch(n_critic * i + j).images
+            with torch.no_grad():
+                fake = g(torch.randn(args.batch, latent))
+            opt_d.zero_grad()
+            loss = critic(fake).mean() - critic(real).mean() + lambda_gp * gradient_penalty(critic, real, fake)
+            loss.backward()
+            opt_d.step()
+        opt_g.zero_grad()
+        (-critic(g(torch.randn(args.batch, latent))).mean()).backward()
+        opt_g.step()
+    return model
+
+
+def examples_vae(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+    """vae/main.py's 784-400-20 nets (fc21/fc22 as one 400->40 layer) inside the zoo's VAE class,
+    whose decoder outputs are Bernoulli logits: sigmoid + BCE becomes BCE-with-logits."""
+    model = genzoo.create_model("vae-mlp-mnist", hidden=(400,), latent_dim=20)
+    model.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, 40))
+    model.decoder = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 784), nn.Unflatten(1, (1, 28, 28)))
+    opt = adam(model, 1e-3, (0.9, 0.999))
+    for i in range(args.steps):
+        x = loader.batch(i).images  # grey intensities in [0, 1], not binarised, as in the examples
+        mu, logvar = model.encode(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        bce = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="sum")
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        opt.zero_grad()
+        (bce + kld).backward()
+        opt.step()
+    return model
+
+
+@dataclass(frozen=True)
+class Reference:
+    source: str
+    train: Callable[[BatchLoader, argparse.Namespace], nn.Module]
+    kind: Literal["gan", "vae"]
+
+
+REFERENCES = {
+    "dcgan-mnist": Reference("pytorch/examples dcgan/main.py step", examples_dcgan, "gan"),
+    "vanilla-gan-mnist": Reference("PyTorch-GAN gan.py (its nets and step)", pytorch_gan_vanilla, "gan"),
+    "wgan-gp-mnist": Reference("Gulrajani et al. loop (PyTorch-GAN wgan_gp.py style), zoo nets",
+                               gulrajani_wgan_gp, "gan"),
+    "vae-mlp-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
+    "vae-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
+}
+
+
+# -- the shared harness ---------------------------------------------------------------------------
+def train_genzoo(name: str, args: argparse.Namespace, tmp: str) -> tuple[float, list[tuple[str, nn.Module]]]:
+    """The zoo's default recipe for ``name`` through genzoo.train: wall seconds and the weights to score."""
+    start = time.perf_counter()
+    genzoo.train(name, "mnist", steps=args.steps, out=f"{tmp}/run", data_root=args.data_root, progress=False,
+                 config=args.config,
+                 train={"batch_size": args.batch, "seed": args.seed, "sample_every": 0, "checkpoint_every": 0})
+    seconds = time.perf_counter() - start
+    model = genzoo.create_model(f"{tmp}/run")
+    if not model.ema_modules:
+        return seconds, [(f"genzoo {name}", model)]
+    return seconds, [(f"genzoo {name} (EMA weights)", model),
+                     (f"genzoo {name} (raw weights)", genzoo.create_model(f"{tmp}/run", variant="raw"))]
+
+
+def save_samples(model: nn.Module, path: Path) -> None:
+    with torch.no_grad():
+        save_grid(model.sample(64, generator=torch.Generator().manual_seed(0)), path, nrow=8)
+
+
+def gan_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
+    s = score(model)
+    return [f"{s['fid']:.1f}", f"{s['kid']:.4g}", f"{s['precision']:.3f}", f"{s['recall']:.3f}"]
+
+
+def vae_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
+    """Test -ELBO and IWAE bound on binarised images (the zoo's VAE.nll), the examples' test loss
+    on grey intensities (one z per image), and the FID of samples."""
+    torch.manual_seed(1)
+    chunks = test.split(100)
+    with torch.no_grad():
+        elbo = torch.cat([model.nll(x, k=1) for x in chunks]).double().mean().item()
+        iwae = torch.cat([model.nll(x, k=args.k, chunk=5000) for x in chunks]).double().mean().item()
+        grey = torch.cat([sum(model.elbo_terms(x, x)) for x in chunks]).double().mean().item()
+    s = score(model)
+    return [f"{elbo:.2f}", f"{iwae:.2f}", f"{grey:.2f}", f"{s['fid']:.1f}", f"{s['precision']:.3f}",
+            f"{s['recall']:.3f}"]
+
+
+HEADERS = {
+    "gan": ("FID ↓", "KID ↓", "precision ↑", "recall ↑"),
+    "vae": ("test -ELBO, nats ↓", "test NLL (IWAE k={k}), nats ↓", "examples' test loss (grey), nats ↓", "FID ↓",
+            "precision ↑", "recall ↑"),
+}
+SCORES = {"gan": gan_scores, "vae": vae_scores}
+
+
+def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Tensor) -> list[str]:
+    """Train both sides of one family, save their grids, and return its markdown table."""
+    ref = REFERENCES[name]
+    images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)
+    torch.manual_seed(args.seed)
+    start = time.perf_counter()
+    loader = BatchLoader(images, get_zoo().model(name).preprocessing, args.batch, args.seed, "cpu")
+    reference = ref.train(loader, args).eval()
+    sides = [(time.perf_counter() - start, [(ref.source, reference)])]
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, zoo_models = train_genzoo(name, args, tmp)
+        sides.append((seconds, zoo_models))
+        GRIDS.mkdir(exist_ok=True)
+        save_samples(reference, GRIDS / f"reference-{name}-reference.png")
+        save_samples(zoo_models[0][1], GRIDS / f"reference-{name}-genzoo.png")  # the weights users sample with
+        heads = [h.format(k=args.k) for h in HEADERS[ref.kind]]
+        lines = [f"{name}, {args.steps} steps, batch {args.batch}, seed {args.seed}; n={args.n} vs MNIST test, "
+                 f"lenet-mnist features; torch {torch.__version__}, {torch.get_num_threads()} threads",
+                 "| training | wall s | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads)]
+        for seconds, models in sides:
+            for label, model in models:
+                lines.append(f"| {label} | {seconds:.0f} | " + " | ".join(SCORES[ref.kind](model, score, test, args))
+                             + " |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("families", nargs="+", choices=sorted(REFERENCES), metavar="FAMILY",
+                        help=f"one or more of: {', '.join(sorted(REFERENCES))}")
+    parser.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
+    parser.add_argument("--steps", type=int, default=600, help="generator (VAE: optimiser) steps, both sides")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--n", type=int, default=2000, help="samples scored, and test images for the VAE NLL")
+    parser.add_argument("--k", type=int, default=100, help="importance samples of the VAE's IWAE bound")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="model config override (e.g. g_width=32) for the zoo's side and for references that "
+                             "train the zoo's nets (dcgan, wgan-gp); a CPU-sized net keeps both sides equal")
+    args = parser.parse_args()
+    args.config = parse_assignments(args.set)
+    torch.set_num_threads(args.threads)
+    evaluate = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
+
+    def score(model: nn.Module) -> dict[str, float]:
+        return {s.name: s.value for s in evaluate(model)}
+
+    test = genzoo.load_data("mnist", image_size=28, channels=1, split="test", root=args.data_root)
+    test = test.images[:args.n].float() / 255
+    for name in args.families:
+        print("\n".join(compare(name, args, score, test)) + "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
