@@ -55,9 +55,16 @@ class ProjectionHead(nn.Module):
         self.embed = nn.Embedding(num_classes, feature_dim)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
+    @staticmethod
+    def _pool(features: torch.Tensor) -> torch.Tensor:
+        return features.sum(dim=(2, 3)) if features.dim() == 4 else features
+
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        phi = features.sum(dim=(2, 3)) if features.dim() == 4 else features
-        return (self.embed(labels) * phi).sum(dim=1)
+        return (self.embed(labels) * self._pool(features)).sum(dim=1)
+
+    def class_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, num_classes): the class term of every class, which a class loss can read as a classifier's logits."""
+        return self._pool(features) @ self.embed.weight.T
 
 
 def check_labels(labels: torch.Tensor, n: int, num_classes: int) -> torch.Tensor:

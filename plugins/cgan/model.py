@@ -73,7 +73,7 @@ class ProjectionDiscriminator(nn.Module):
         """(logit, class logits): the class logits are the projection terms <embed(k), phi(x)> of every class k,
         so the logit's class term is the labelled one's and the same embedding can be trained as a classifier."""
         phi = self.net.features(images)
-        class_logits = phi.sum(dim=(2, 3)) @ self.projection.embed.weight.T
+        class_logits = self.projection.class_logits(phi)
         logit = self.net.head(phi).view(-1) + class_logits.gather(1, labels[:, None]).squeeze(1)
         return logit, class_logits
 
