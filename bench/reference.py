@@ -20,11 +20,22 @@ per family and sample grids of both sides in bench/grids/reference-<family>-{gen
 - vae-mlp-mnist / vae-mnist: pytorch/examples vae/main.py (784-400-20 ReLU MLP, Bernoulli decoder,
   BCE summed over pixels and batch on the grey intensities, Adam 1e-3). Its networks are put in
   the zoo's VAE class, so one ELBO/IWAE implementation scores both sides.
+- realnvp-mnist: chrischute/real-nvp train.py: Adam 1e-3 on the mean NLL in nats per image (its
+  RealNVPLoss, k = 256), gradient norm clipped to 100, L2 5e-5 only on weight-norm scales (the zoo's
+  nets have none, so no decay), uniform dequantisation + logit(0.05 + 0.9 x) (the zoo's own).
+- glow-mnist: openai/glow train.py defaults: Adamax 1e-3, linearly warmed up over 10 epochs of 50,000
+  images (lr * min(1, images seen / 500,000)), n_bits 8, actnorm initialised on the first batch; no
+  Polyak averaging.
+- pixelcnn-mnist: jzbontar/pixelcnn-pytorch main.py: SGD 0.01, Nesterov momentum 0.9, 256-way
+  cross-entropy per pixel, no EMA (its batch is 128; both sides here use --batch).
+The flow and PixelCNN references train the zoo's networks (same config), so the tables compare recipes.
 
 GAN rows: FID/KID/precision/recall of n samples; genzoo is scored with its EMA weights (what a
 user samples with) and its raw weights. VAE rows: test -ELBO and IWAE NLL (nats) on the first n
 test images binarised with the model's fixed-seed evaluation binarisation, the examples' own
 test loss (BCE against the grey intensities + KL), and the FID of n samples (decoder means).
+Likelihood rows (flows, PixelCNN): exact test bits/dim on the first n MNIST test images (flows: one
+fixed-seed uniform dequantisation), no FID (a PixelCNN draws one sub-pixel per network pass).
 ``--set FIELD=VALUE`` changes the zoo's model config on the zoo's side and in the references that
 train the zoo's nets (e.g. CPU-sized WGAN-GP widths). bench/RESULTS.md holds the exact commands run.
 
@@ -49,6 +60,8 @@ from torch import nn
 import genzoo
 from genzoo.core.config import parse_assignments
 from genzoo.core.data import BatchLoader
+from genzoo.core.data.transforms import normalize
+from genzoo.core.flows import bits_per_dim
 from genzoo.core.images import save_grid
 from genzoo.core.penalties import gradient_penalty
 from genzoo.evaluation import training_evaluator
@@ -162,11 +175,60 @@ def examples_vae(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
     return model
 
 
+def chute_realnvp(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+    """chrischute/real-nvp's step on the zoo's RealNVP: its loss is the mean NLL in nats per image
+    (prior + log-det + logit log-det - D log 256, what the zoo's ``log_prob`` returns), so its
+    clip at norm 100 acts on gradients D ln 2 = 543x larger than those of the zoo's bits/dim loss."""
+    model = genzoo.create_model("realnvp-mnist", **args.config)
+    params = list(model.parameters())
+    opt = adam(model, 1e-3, (0.9, 0.999))  # L2 only on weight-norm "weight_g": the zoo's nets have none
+    for i in range(args.steps):
+        loss = -model.log_prob(loader.batch(i).images).mean()
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 100.0)
+        opt.step()
+    return model
+
+
+def openai_glow(loader: BatchLoader, args: argparse.Namespace, n_train: int = 50_000,
+                epochs_warmup: int = 10) -> nn.Module:
+    """openai/glow's defaults on the zoo's Glow: Adamax 1e-3 with a linear warm-up over
+    n_train * epochs_warmup images, counted before each step (the first step runs at lr 0). Its
+    objective is bits/dim of the 8-bit image, the zoo's ``nll``; actnorm initialises itself from
+    the first training batch on both sides."""
+    model = genzoo.create_model("glow-mnist", **args.config)
+    opt = torch.optim.Adamax(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    for i in range(args.steps):
+        for group in opt.param_groups:
+            group["lr"] = 1e-3 * min(1.0, i * args.batch / (n_train * epochs_warmup))
+        loss = model.nll(loader.batch(i))["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
+def jzbontar_pixelcnn(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+    """jzbontar/pixelcnn-pytorch's loop on the zoo's PixelCNN: SGD(0.01, momentum 0.9, Nesterov),
+    cross-entropy over 256 levels per pixel (the zoo's ``nll`` loss is the same mean)."""
+    model = genzoo.create_model("pixelcnn-mnist", **args.config)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    for i in range(args.steps):
+        loss = model.nll(loader.batch(i))["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
 @dataclass(frozen=True)
 class Reference:
     source: str
     train: Callable[[BatchLoader, argparse.Namespace], nn.Module]
-    kind: Literal["gan", "vae"]
+    kind: Literal["gan", "vae", "likelihood"]
+    grid: int = 64
+    """Samples in each grid: a PixelCNN draws them one network pass per pixel, so it shows fewer."""
 
 
 REFERENCES = {
@@ -176,6 +238,10 @@ REFERENCES = {
                                gulrajani_wgan_gp, "gan"),
     "vae-mlp-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
     "vae-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
+    "realnvp-mnist": Reference("chrischute/real-nvp train.py step, zoo nets", chute_realnvp, "likelihood"),
+    "glow-mnist": Reference("openai/glow defaults (Adamax, warm-up), zoo nets", openai_glow, "likelihood"),
+    "pixelcnn-mnist": Reference("jzbontar/pixelcnn-pytorch loop (SGD Nesterov), zoo nets", jzbontar_pixelcnn,
+                                "likelihood", grid=16),
 }
 
 
@@ -194,9 +260,9 @@ def train_genzoo(name: str, args: argparse.Namespace, tmp: str) -> tuple[float, 
                      (f"genzoo {name} (raw weights)", genzoo.create_model(f"{tmp}/run", variant="raw"))]
 
 
-def save_samples(model: nn.Module, path: Path) -> None:
+def save_samples(model: nn.Module, path: Path, n: int = 64) -> None:
     with torch.no_grad():
-        save_grid(model.sample(64, generator=torch.Generator().manual_seed(0)), path, nrow=8)
+        save_grid(model.sample(n, generator=torch.Generator().manual_seed(0)), path, nrow=round(n ** 0.5))
 
 
 def gan_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
@@ -218,12 +284,24 @@ def vae_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argp
             f"{s['recall']:.3f}"]
 
 
+def likelihood_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
+    """Exact test bits/dim, the test images normalised as the model trains on them (flows: one
+    fixed-seed uniform dequantisation, the same noise for every model)."""
+    levels = (test * 255).round().to(torch.uint8)
+    x = normalize(levels, model.meta["preprocessing"]["normalize"], generator=torch.Generator().manual_seed(0))
+    model.eval()
+    with torch.no_grad():
+        log_p = torch.cat([model.log_prob(chunk) for chunk in x.split(250)]).double()
+    return [f"{bits_per_dim(log_p, x[0].numel()).mean().item():.4f}"]
+
+
 HEADERS = {
     "gan": ("FID ↓", "KID ↓", "precision ↑", "recall ↑"),
     "vae": ("test -ELBO, nats ↓", "test NLL (IWAE k={k}), nats ↓", "examples' test loss (grey), nats ↓", "FID ↓",
             "precision ↑", "recall ↑"),
+    "likelihood": ("test bits/dim ↓",),
 }
-SCORES = {"gan": gan_scores, "vae": vae_scores}
+SCORES = {"gan": gan_scores, "vae": vae_scores, "likelihood": likelihood_scores}
 
 
 def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Tensor) -> list[str]:
@@ -239,11 +317,12 @@ def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Te
         seconds, zoo_models = train_genzoo(name, args, tmp)
         sides.append((seconds, zoo_models))
         GRIDS.mkdir(exist_ok=True)
-        save_samples(reference, GRIDS / f"reference-{name}-reference.png")
-        save_samples(zoo_models[0][1], GRIDS / f"reference-{name}-genzoo.png")  # the weights users sample with
+        save_samples(reference, GRIDS / f"reference-{name}-reference.png", ref.grid)
+        save_samples(zoo_models[0][1], GRIDS / f"reference-{name}-genzoo.png", ref.grid)  # what users sample with
         heads = [h.format(k=args.k) for h in HEADERS[ref.kind]]
-        lines = [f"{name}, {args.steps} steps, batch {args.batch}, seed {args.seed}; n={args.n} vs MNIST test, "
-                 f"lenet-mnist features; torch {torch.__version__}, {torch.get_num_threads()} threads",
+        scored = "first n MNIST test images" if ref.kind == "likelihood" else "MNIST test, lenet-mnist features"
+        lines = [f"{name}, {args.steps} steps, batch {args.batch}, seed {args.seed}; n={args.n}, {scored}; "
+                 f"torch {torch.__version__}, {torch.get_num_threads()} threads",
                  "| training | wall s | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads)]
         for seconds, models in sides:
             for label, model in models:
@@ -257,15 +336,17 @@ def main() -> None:
     parser.add_argument("families", nargs="+", choices=sorted(REFERENCES), metavar="FAMILY",
                         help=f"one or more of: {', '.join(sorted(REFERENCES))}")
     parser.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
-    parser.add_argument("--steps", type=int, default=600, help="generator (VAE: optimiser) steps, both sides")
+    parser.add_argument("--steps", type=int, default=600,
+                        help="generator (VAE, flow, PixelCNN: optimiser) steps, both sides")
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--n", type=int, default=2000, help="samples scored, and test images for the VAE NLL")
+    parser.add_argument("--n", type=int, default=2000, help="samples scored; test images for the VAE NLL and bits/dim")
     parser.add_argument("--k", type=int, default=100, help="importance samples of the VAE's IWAE bound")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override (e.g. g_width=32) for the zoo's side and for references that "
-                             "train the zoo's nets (dcgan, wgan-gp); a CPU-sized net keeps both sides equal")
+                             "train the zoo's nets (dcgan, wgan-gp, flows, pixelcnn); a CPU-sized net keeps both "
+                             "sides equal")
     args = parser.parse_args()
     args.config = parse_assignments(args.set)
     torch.set_num_threads(args.threads)
