@@ -29,7 +29,6 @@ bench/grids/cgan-mnist-per-class.png, the reference's to bench/grids/cgan-refere
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from reference import comparison_parser, parse_comparison  # bench/ is the script's own folder, on sys.path
 from torch import nn
 
 import genzoo
-from genzoo.core.config import parse_assignments
 from genzoo.core.data import BatchLoader
 from genzoo.core.data.transforms import denormalize
 from genzoo.core.errors import GenzooError
@@ -164,20 +163,12 @@ def row(label: str, seconds: float, model: Any, clf: EvaluatorNet, score: Callab
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
-    parser.add_argument("--steps", type=int, default=1200, help="generator steps, both sides")
-    parser.add_argument("--batch", type=int, default=64)
+    parser = comparison_parser(__doc__, steps=1200, steps_help="generator steps, both sides",
+                               set_help="cgan-mnist config override for the zoo's side (default: its recipe)")
     parser.add_argument("--n", type=int, default=2000, help="samples (random labels) for FID/KID/precision/recall")
     parser.add_argument("--per-class", type=int, default=100, help="samples per class for class accuracy")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="cgan-mnist config override for the zoo's side (default: its recipe as registered)")
     parser.add_argument("--no-grids", action="store_true", help="leave bench/grids/cgan-*-per-class.png alone")
-    args = parser.parse_args()
-    args.config = parse_assignments(args.set)
-    torch.set_num_threads(args.threads)
+    args = parse_comparison(parser)
     clf = lenet(args.data_root)
     score = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
     images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)

@@ -331,25 +331,37 @@ def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Te
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("families", nargs="+", choices=sorted(REFERENCES), metavar="FAMILY",
-                        help=f"one or more of: {', '.join(sorted(REFERENCES))}")
+def comparison_parser(doc: str, *, steps: int, steps_help: str, set_help: str, batch: int = 64,
+                      batch_help: str = "batch size, both sides") -> argparse.ArgumentParser:
+    """The options every reference comparison script shares: data, budget, seed, threads, config overrides."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
-    parser.add_argument("--steps", type=int, default=600,
-                        help="generator (VAE, flow, PixelCNN: optimiser) steps, both sides")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--n", type=int, default=2000, help="samples scored; test images for the VAE NLL and bits/dim")
-    parser.add_argument("--k", type=int, default=100, help="importance samples of the VAE's IWAE bound")
+    parser.add_argument("--steps", type=int, default=steps, help=steps_help)
+    parser.add_argument("--batch", type=int, default=batch, help=batch_help)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="model config override (e.g. g_width=32) for the zoo's side and for references that "
-                             "train the zoo's nets (dcgan, wgan-gp, flows, pixelcnn); a CPU-sized net keeps both "
-                             "sides equal")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=set_help)
+    return parser
+
+
+def parse_comparison(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parsed options with ``config`` (the --set overrides) added and torch's threads set."""
     args = parser.parse_args()
     args.config = parse_assignments(args.set)
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    parser = comparison_parser(
+        __doc__, steps=600, steps_help="generator (VAE, flow, PixelCNN: optimiser) steps, both sides",
+        set_help="model config override (e.g. g_width=32) for the zoo's side and for references that train the "
+                 "zoo's nets (dcgan, wgan-gp, flows, pixelcnn); a CPU-sized net keeps both sides equal")
+    parser.add_argument("families", nargs="+", choices=sorted(REFERENCES), metavar="FAMILY",
+                        help=f"one or more of: {', '.join(sorted(REFERENCES))}")
+    parser.add_argument("--n", type=int, default=2000, help="samples scored; test images for the VAE NLL and bits/dim")
+    parser.add_argument("--k", type=int, default=100, help="importance samples of the VAE's IWAE bound")
+    args = parse_comparison(parser)
     evaluate = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
 
     def score(model: nn.Module) -> dict[str, float]:

@@ -35,7 +35,6 @@ re-implemented from its source (read, not pasted).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -49,7 +48,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import genzoo
-from genzoo.core.config import parse_assignments
 from genzoo.core.data import BatchLoader
 from genzoo.core.image_noise import corrupt
 from genzoo.core.image_quality import mean_finite, psnr, ssim
@@ -59,7 +57,7 @@ from genzoo.registry import get_zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cgan_adherence import lenet  # bench scripts are not a package: found through sys.path
-from reference import GRIDS, adam
+from reference import GRIDS, adam, comparison_parser, parse_comparison
 
 
 def to_uint8(x01: torch.Tensor) -> torch.Tensor:
@@ -286,21 +284,15 @@ def compare(name: str, args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = comparison_parser(
+        __doc__, steps=600, steps_help="optimiser steps (CycleGAN: G and D steps), both sides", batch=0,
+        batch_help="batch size, both sides; 0 = the zoo recipe's",
+        set_help="zoo model config override, both sides where the reference trains the zoo's nets")
     parser.add_argument("families", nargs="+", choices=sorted(REFERENCES), metavar="FAMILY",
                         help=f"one or more of: {', '.join(sorted(REFERENCES))}")
-    parser.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
-    parser.add_argument("--steps", type=int, default=600, help="optimiser steps (CycleGAN: G and D steps), both sides")
-    parser.add_argument("--batch", type=int, default=0, help="batch size, both sides; 0 = the zoo recipe's")
     parser.add_argument("--n", type=int, default=2000, help="test images scored")
     parser.add_argument("--noise", type=float, default=0.5, help="DAE: gaussian noise std (Keras' noise_factor)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="zoo model config override, both sides where the reference trains the zoo's nets")
-    args = parser.parse_args()
-    args.config = parse_assignments(args.set)
-    torch.set_num_threads(args.threads)
+    args = parse_comparison(parser)
     batch = args.batch
     for name in args.families:
         args.batch = batch
