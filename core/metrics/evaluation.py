@@ -95,7 +95,7 @@ class EvalContext:
         beside the real statistics it was computed from."""
         stats = self.real_stats()
         features = stats.features.to(torch.device(self.device))
-        parts = {"real": stats.key, "sweep": real_side_key(req, *features.shape[:1], n_fake, features.shape[1])}
+        parts = {"real": stats.key, "sweep": real_side_key(req, features.shape[0], n_fake, features.shape[1])}
         memo_key = ("real_side", repr(parts))
         if memo_key not in self.real_memo:
             def compute() -> dict[str, torch.Tensor]:
