@@ -94,12 +94,12 @@ class EvalContext:
         """The real set's share of the pairwise sweep for ``req``: memoised, and cached on disk
         beside the real statistics it was computed from."""
         stats = self.real_stats()
-        features = stats.features.to(torch.device(self.device))
-        parts = {"real": stats.key, "sweep": real_side_key(req, features.shape[0], n_fake, features.shape[1])}
+        n_real, dim = stats.features.shape
+        parts = {"real": stats.key, "sweep": real_side_key(req, n_real, n_fake, dim)}
         memo_key = ("real_side", repr(parts))
         if memo_key not in self.real_memo:
             def compute() -> dict[str, torch.Tensor]:
-                return real_side(features, n_fake, req).to_tensors()
+                return real_side(stats.features.to(torch.device(self.device)), n_fake, req).to_tensors()
 
             if self.options.use_cache and stats.key:
                 tensors = cached_tensors(parts, compute, self.stats_dir, required=("kid_shift",))[0]
