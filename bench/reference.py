@@ -17,9 +17,13 @@ per family and sample grids of both sides in bench/grids/reference-<family>-{gen
   steps on fresh batches per generator step, lambda 10, Adam(1e-4, (0, 0.9)), no drift term, no
   EMA. Both sides train the zoo's DCGAN generator and layer-norm critic (the zoo's nets are not
   the MLPs of wgan_gp.py), so the table compares recipes, not architectures.
-- vae-mlp-mnist / vae-mnist: pytorch/examples vae/main.py (784-400-20 ReLU MLP, Bernoulli decoder,
-  BCE summed over pixels and batch on the grey intensities, Adam 1e-3). Its networks are put in
-  the zoo's VAE class, so one ELBO/IWAE implementation scores both sides.
+- vae-mlp-mnist: pytorch/examples vae/main.py (784-400-20 ReLU MLP, Bernoulli decoder, BCE summed
+  over pixels and batch on the grey intensities, Adam 1e-3).
+- vae-mnist (the conv VAE): fchollet's Keras VAE example (conv 32-64 encoder with a 16-unit dense
+  layer, transposed-conv decoder, BCE on grey intensities summed over pixels + KL, averaged over
+  the batch, Keras Adam), at the zoo variant's latent size (32; the example uses 2).
+  Both VAE references' networks are put in the zoo's VAE class, so one ELBO/IWAE implementation
+  scores both sides.
 - realnvp-mnist: chrischute/real-nvp train.py: Adam 1e-3 on the mean NLL in nats per image (its
   RealNVPLoss, k = 256), gradient norm clipped to 100, L2 5e-5 only on weight-norm scales (the zoo's
   nets have none, so no decay), uniform dequantisation + logit(0.05 + 0.9 x) (the zoo's own).
@@ -156,23 +160,62 @@ def gulrajani_wgan_gp(loader: BatchLoader, args: argparse.Namespace, n_critic: i
     return model
 
 
+def glorot(net: nn.Module) -> nn.Module:
+    """Keras' default init: glorot_uniform kernels and zero biases, on every conv and dense layer."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return net
+
+
+def bce_kl_steps(model: nn.Module, loader: BatchLoader, args: argparse.Namespace, opt: torch.optim.Optimizer,
+                 per_image: bool) -> nn.Module:
+    """Both VAE references' loop: BCE against the grey intensities in [0, 1] (not binarised), summed
+    over pixels, + KL, summed over the batch (``per_image``: averaged over it instead)."""
+    for i in range(args.steps):
+        x = loader.batch(i).images
+        mu, logvar = model.encode(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        bce = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="sum")
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        loss = (bce + kld) / x.shape[0] if per_image else bce + kld
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
 def examples_vae(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
     """vae/main.py's 784-400-20 nets (fc21/fc22 as one 400->40 layer) inside the zoo's VAE class,
     whose decoder outputs are Bernoulli logits: sigmoid + BCE becomes BCE-with-logits."""
     model = genzoo.create_model("vae-mlp-mnist", hidden=(400,), latent_dim=20)
     model.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, 40))
     model.decoder = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 784), nn.Unflatten(1, (1, 28, 28)))
-    opt = adam(model, 1e-3, (0.9, 0.999))
-    for i in range(args.steps):
-        x = loader.batch(i).images  # grey intensities in [0, 1], not binarised, as in the examples
-        mu, logvar = model.encode(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        bce = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="sum")
-        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-        opt.zero_grad()
-        (bce + kld).backward()
-        opt.step()
-    return model
+    return bce_kl_steps(model, loader, args, adam(model, 1e-3, (0.9, 0.999)), per_image=False)
+
+
+def keras_conv_vae(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+    """fchollet's Keras VAE example (keras.io/examples/generative/vae): encoder Conv32-Conv64 (3x3,
+    stride 2, ReLU) -> Dense 16 -> z_mean / z_log_var, decoder Dense 7x7x64 -> ConvT64-ConvT32
+    (stride 2) -> ConvT1, at the zoo variant's latent size, Glorot init, Keras' Adam (eps 1e-7).
+    Keras' 'same' padding at stride 2 pads (or, transposed, crops) only the bottom/right edge; the
+    zero pads below reproduce that exactly rather than PyTorch's symmetric padding."""
+    model = genzoo.create_model("vae-mnist", **args.config)
+    latent = model.config.latent_dim
+
+    def down(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(cin, cout, 3, 2), nn.ReLU()]
+
+    def up(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.ConvTranspose2d(cin, cout, 3, 2), nn.ZeroPad2d((0, -1, 0, -1)), nn.ReLU()]
+
+    model.encoder = glorot(nn.Sequential(*down(1, 32), *down(32, 64), nn.Flatten(), nn.Linear(64 * 7 * 7, 16),
+                                         nn.ReLU(), nn.Linear(16, 2 * latent)))
+    model.decoder = glorot(nn.Sequential(nn.Linear(latent, 64 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+                                         *up(64, 64), *up(64, 32), nn.ConvTranspose2d(32, 1, 3, padding=1)))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    return bce_kl_steps(model, loader, args, opt, per_image=True)
 
 
 def chute_realnvp(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
@@ -237,7 +280,7 @@ REFERENCES = {
     "wgan-gp-mnist": Reference("Gulrajani et al. loop (PyTorch-GAN wgan_gp.py style), zoo nets",
                                gulrajani_wgan_gp, "gan"),
     "vae-mlp-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
-    "vae-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
+    "vae-mnist": Reference("Keras VAE example (conv, its nets at the zoo's latent size)", keras_conv_vae, "vae"),
     "realnvp-mnist": Reference("chrischute/real-nvp train.py step, zoo nets", chute_realnvp, "likelihood"),
     "glow-mnist": Reference("openai/glow defaults (Adamax, warm-up), zoo nets", openai_glow, "likelihood"),
     "pixelcnn-mnist": Reference("jzbontar/pixelcnn-pytorch loop (SGD Nesterov), zoo nets", jzbontar_pixelcnn,

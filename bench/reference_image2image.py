@@ -57,7 +57,7 @@ from genzoo.registry import get_zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cgan_adherence import lenet  # bench scripts are not a package: found through sys.path
-from reference import GRIDS, adam, comparison_parser, parse_comparison
+from reference import GRIDS, adam, comparison_parser, glorot, parse_comparison
 
 
 def to_uint8(x01: torch.Tensor) -> torch.Tensor:
@@ -69,14 +69,12 @@ def keras_dae_net() -> nn.Module:
     """The post's denoising net: 28x28x1 -> 7x7x32 -> 28x28x1, 'same' padding, sigmoid output."""
 
     def conv(cin: int, cout: int) -> nn.Conv2d:
-        c = nn.Conv2d(cin, cout, 3, padding=1)
-        nn.init.xavier_uniform_(c.weight)  # Keras' glorot_uniform kernels and zero biases
-        nn.init.zeros_(c.bias)
-        return c
+        return nn.Conv2d(cin, cout, 3, padding=1)
 
-    return nn.Sequential(conv(1, 32), nn.ReLU(), nn.MaxPool2d(2), conv(32, 32), nn.ReLU(), nn.MaxPool2d(2),
-                         conv(32, 32), nn.ReLU(), nn.Upsample(scale_factor=2), conv(32, 32), nn.ReLU(),
-                         nn.Upsample(scale_factor=2), conv(32, 1))  # logits: sigmoid fused into the loss
+    return glorot(nn.Sequential(  # logits: the sigmoid is fused into the loss
+        conv(1, 32), nn.ReLU(), nn.MaxPool2d(2), conv(32, 32), nn.ReLU(), nn.MaxPool2d(2),
+        conv(32, 32), nn.ReLU(), nn.Upsample(scale_factor=2), conv(32, 32), nn.ReLU(),
+        nn.Upsample(scale_factor=2), conv(32, 1)))
 
 
 class KerasDAE(nn.Module):
@@ -143,6 +141,8 @@ class OfficialPool:
         self.size, self.images = size, []
 
     def query(self, images: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return images.detach()  # the official backward_D_basic detaches what the pool returns
         out = []
         for image in images.detach():
             if len(self.images) < self.size:
@@ -196,6 +196,13 @@ def official_cyclegan(loader: BatchLoader, args: argparse.Namespace) -> nn.Modul
     return model
 
 
+def translate8(model: nn.Module, x8: torch.Tensor, direction: str) -> torch.Tensor:
+    """8-bit images of one domain -> the other's, as ``genzoo translate`` maps them."""
+    with torch.no_grad():
+        return torch.cat([to_uint8((model.translate(x.float() / 127.5 - 1, direction) + 1) / 2)
+                          for x in x8.split(500)])
+
+
 def cyclegan_table(name: str, sides: list[tuple[str, float, nn.Module]], args: argparse.Namespace) -> list[str]:
     mnist = genzoo.load_data("mnist", image_size=28, channels=1, split="test", root=args.data_root)
     half = len(mnist) // 2
@@ -209,14 +216,9 @@ def cyclegan_table(name: str, sides: list[tuple[str, float, nn.Module]], args: a
              f"| ground truth (255 - x) | - | {accuracy(clf, a8, la):.4f} | {accuracy(clf, digits_b8, lb):.4f} "
              "| 0 | inf | 0 | inf |"]
 
-    def run(model: nn.Module, x8: torch.Tensor, direction: str) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.cat([to_uint8((model.translate(x.float() / 127.5 - 1, direction) + 1) / 2)
-                              for x in x8.split(500)])
-
     for i, (label, seconds, model) in enumerate(sides):
         model.eval()
-        ab8, ba8 = run(model, a8, "a2b"), run(model, b8, "b2a")
+        ab8, ba8 = translate8(model, a8, "a2b"), translate8(model, b8, "b2a")
         cells = [f"{accuracy(clf, 255 - ab8, la):.4f}", f"{accuracy(clf, ba8, lb):.4f}"]
         for out8, truth8 in ((ab8, 255 - a8), (ba8, digits_b8)):
             cells += [f"{(out8.float() - truth8.float()).abs().mean().item():.1f}",
