@@ -157,15 +157,15 @@ class OfficialPool:
         return torch.stack(out)
 
 
-def official_cyclegan(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
+def official_cyclegan(loader: BatchLoader, args: argparse.Namespace, decay: bool = True) -> nn.Module:
     model = genzoo.create_model("cyclegan-mnist-inverted", **args.config)
     c = model.config
     g_ab, g_ba, d_a, d_b = model.g_ab, model.g_ba, model.d_a, model.d_b  # netG_A, netG_B, netD_B, netD_A there
     opt_g = adam(nn.ModuleList([g_ab, g_ba]), c.lr, (c.beta1, c.beta2))  # itertools.chain of both nets there
     opt_d = adam(nn.ModuleList([d_a, d_b]), c.lr, (c.beta1, c.beta2))
     half = args.steps // 2  # n_epochs = n_epochs_decay, in steps
-    scheds = [torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1.0 - max(0, t + 1 - half) / (args.steps - half + 1))
-              for o in (opt_g, opt_d)]
+    factor = (lambda t: 1.0 - max(0, t + 1 - half) / (args.steps - half + 1)) if decay else (lambda t: 1.0)
+    scheds = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in (opt_g, opt_d)]
     pool_a, pool_b = OfficialPool(c.pool_size), OfficialPool(c.pool_size)
     random.seed(args.seed)
 
@@ -285,6 +285,32 @@ def compare(name: str, args: argparse.Namespace) -> list[str]:
     return [head, *ref.table(name, sides, args)]
 
 
+def same_step(args: argparse.Namespace, steps: int = 3) -> list[str]:
+    """The zoo's CycleGAN against the official step with the randomness taken out: no image pool
+    and a constant learning rate (their decay formulas differ by one step at the edges), the same
+    init and batches. After each of the first ``steps`` steps: how far the two sets of parameters
+    and their A->B translations of 64 test digits are apart."""
+    name, config = "cyclegan-mnist-inverted", {**args.config, "pool_size": 0}
+    images = genzoo.load_data("mnist-inverted", image_size=28, channels=1, root=args.data_root)
+    test = genzoo.load_data("mnist", image_size=28, channels=1, split="test", root=args.data_root).images[:64]
+    lines = ["| steps | median abs diff, parameters | entries apart by > 1e-6 | max abs diff, parameters "
+             "| max abs diff, A->B outputs in [-1, 1] |", "|---:|---:|---:|---:|---:|"]
+    for n in range(1, steps + 1):
+        run = argparse.Namespace(**{**vars(args), "steps": n, "seed": 0, "config": config})
+        torch.manual_seed(0)
+        loader = BatchLoader(images, get_zoo().model(name).preprocessing, args.batch, 0, "cpu")
+        ref = official_cyclegan(loader, run, decay=False)
+        torch.manual_seed(0)
+        zoo = train_zoo(name, "mnist-inverted", {**config, "decay_start": 1.0}, run)[1]
+        diff = torch.cat([(a - b).abs().flatten() for a, b in zip(ref.parameters(), zoo.parameters())])
+        with torch.no_grad():
+            x = test.float() / 127.5 - 1
+            out = (ref.eval().translate(x) - zoo.eval().translate(x)).abs().max().item()
+        lines.append(f"| {n} | {diff.median().item():.1e} | {(diff > 1e-6).float().mean().item():.2%} "
+                     f"| {diff.max().item():.1e} | {out:.1e} |")
+    return lines
+
+
 def main() -> None:
     parser = comparison_parser(
         __doc__, steps=600, steps_help="optimiser steps (CycleGAN: G and D steps), both sides", batch=0,
@@ -294,8 +320,14 @@ def main() -> None:
                         help=f"one or more of: {', '.join(sorted(REFERENCES))}")
     parser.add_argument("--n", type=int, default=2000, help="test images scored")
     parser.add_argument("--noise", type=float, default=0.5, help="DAE: gaussian noise std (Keras' noise_factor)")
+    parser.add_argument("--same-step", action="store_true",
+                        help="CycleGAN: instead of training, check that the first steps equal the official ones")
     args = parse_comparison(parser)
     batch = args.batch
+    if args.same_step:
+        args.batch = batch or get_zoo().model("cyclegan-mnist-inverted").recipe["batch_size"]
+        print("\n".join(same_step(args)))
+        return
     for name in args.families:
         args.batch = batch
         print("\n".join(compare(name, args)) + "\n", flush=True)
