@@ -41,14 +41,17 @@ class EMA:
             for s, b in zip(sm.buffers(), lm.buffers())
         ]
 
+    def decay_at(self, t: int) -> float:
+        """The decay applied ``t`` steps after ``start``: the warm-up described above."""
+        return min(self.decay, (1 + t) / (10 + t))
+
     @torch.no_grad()
     def update(self, step: int) -> None:
         shadow, live = self._params
         if step < self.start:
             torch._foreach_copy_(shadow, live)
         else:
-            t = step - self.start
-            torch._foreach_lerp_(shadow, live, 1.0 - min(self.decay, (1 + t) / (10 + t)))
+            torch._foreach_lerp_(shadow, live, 1.0 - self.decay_at(step - self.start))
         for s, b in self._buffers:
             s.copy_(b)
 
