@@ -6,7 +6,8 @@ Protocol (honest: the GAN sees only the reduced set the classifier sees):
    trained through the public genzoo.train API), then draw ``--synthetic`` labelled samples
    (classes cycled, EMA generator).
 3. Train the same small LeNet-style classifier for the same number of steps on
-   (a) the real images only, (b) batches half real, half synthetic, (c) synthetic only
+   (a) the real images only, (b) batches with a ``--shares`` fraction of synthetic images (half by
+   default), (c) synthetic only
    (a "classification accuracy score" of the generator); report MNIST test accuracy on all
    10,000 test images, mean and spread over ``--seeds`` classifier seeds.
 
@@ -62,17 +63,19 @@ def write_folder(images: torch.Tensor, labels: torch.Tensor, root: Path) -> Path
     return root
 
 
-def train_classifier(sources: list[tuple[torch.Tensor, torch.Tensor]], steps: int, seed: int, batch: int = 64):
-    """``steps`` Adam steps; each batch is split evenly between the sources (images in [-1, 1])."""
+def train_classifier(sources: list[tuple[torch.Tensor, torch.Tensor, float]], steps: int, seed: int,
+                     batch: int = 64):
+    """``steps`` Adam steps; each batch draws its share of images from each (images, labels, share)
+    source (images in [-1, 1])."""
     torch.manual_seed(seed)
     net = LeNet()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(seed)
-    share = batch // len(sources)
+    counts = [round(batch * share) for *_, share in sources]
     for _ in range(steps):
         xs, ys = [], []
-        for x, y in sources:
-            i = torch.randint(len(x), (share,), generator=g)
+        for (x, y, _), k in zip(sources, counts):
+            i = torch.randint(len(x), (k,), generator=g)
             xs.append(x[i])
             ys.append(y[i])
         loss = F.cross_entropy(net(torch.cat(xs)), torch.cat(ys))
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--gan-set", nargs="*", default=["g_width=32", "d_width=32"],
                    help="cgan-mnist config overrides key=value")
     p.add_argument("--synthetic", type=int, default=5000)
+    p.add_argument("--shares", type=float, nargs="+", default=[0.5],
+                   help="fractions of each classifier batch drawn from the cGAN samples when mixing")
     p.add_argument("--clf-steps", type=int, default=600)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
@@ -123,8 +128,10 @@ def main(argv: list[str] | None = None) -> None:
                            for i in range(0, args.synthetic, 500)])
     save_grid(syn_x[torch.argsort(syn_y[:100], stable=True)], HERE / "grids" / "augment-cgan-samples.png", nrow=10)
     real_n = normalize(real_x, "minus_one_one")
-    settings = {"real only": [(real_n, real_y)], "real + cGAN (50/50 batches)": [(real_n, real_y), (syn_x, syn_y)],
-                "cGAN only": [(syn_x, syn_y)]}
+    settings = {"real only": [(real_n, real_y, 1.0)]}
+    for share in args.shares:
+        settings[f"real + cGAN ({share:.0%} of each batch)"] = [(real_n, real_y, 1 - share), (syn_x, syn_y, share)]
+    settings["cGAN only"] = [(syn_x, syn_y, 1.0)]
     results = {}
     for name, sources in settings.items():
         accs = [accuracy(train_classifier(sources, args.clf_steps, seed), test_x, test.labels)
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
         f"class in the MNIST training file). cgan-mnist ({', '.join(args.gan_set) or 'defaults'}) trained on "
         f"those {len(real_x)} images only for {args.gan_steps} steps (batch 64), then {args.synthetic} samples "
         f"with classes cycled (EMA generator). LeNet-style classifier (2 conv + 2 fc, dropout 0.3), Adam 1e-3, "
-        f"{args.clf_steps} steps of batch 64 (split evenly between sources when mixing), no other augmentation; "
+        f"{args.clf_steps} steps of batch 64 (the stated share of each batch from the cGAN samples when mixing), "
+        "no other augmentation; "
         f"accuracy on all 10,000 MNIST test images; {args.seeds} classifier seeds. Samples: "
         "grids/augment-cgan-samples.png (one row per class).", "",
         *rows, "",

@@ -68,13 +68,12 @@ def to_uint8(x01: torch.Tensor) -> torch.Tensor:
 def keras_dae_net() -> nn.Module:
     """The post's denoising net: 28x28x1 -> 7x7x32 -> 28x28x1, 'same' padding, sigmoid output."""
 
-    def conv(cin: int, cout: int) -> nn.Conv2d:
-        return nn.Conv2d(cin, cout, 3, padding=1)
+    def conv(cin: int, cout: int) -> nn.Module:
+        return glorot(nn.Conv2d(cin, cout, 3, padding=1))
 
-    return glorot(nn.Sequential(  # logits: the sigmoid is fused into the loss
-        conv(1, 32), nn.ReLU(), nn.MaxPool2d(2), conv(32, 32), nn.ReLU(), nn.MaxPool2d(2),
-        conv(32, 32), nn.ReLU(), nn.Upsample(scale_factor=2), conv(32, 32), nn.ReLU(),
-        nn.Upsample(scale_factor=2), conv(32, 1)))
+    return nn.Sequential(conv(1, 32), nn.ReLU(), nn.MaxPool2d(2), conv(32, 32), nn.ReLU(), nn.MaxPool2d(2),
+                         conv(32, 32), nn.ReLU(), nn.Upsample(scale_factor=2), conv(32, 32), nn.ReLU(),
+                         nn.Upsample(scale_factor=2), conv(32, 1))  # logits: sigmoid fused into the loss
 
 
 class KerasDAE(nn.Module):
