@@ -22,9 +22,9 @@ class TrainConfig:
     batch_size: int = option(128, "Images per batch.")
     seed: int = option(0, "Seed for weights, noise, batch order and augmentation: same seed, same run.")
     grad_clip: float = option(0.0, "Clip each phase's gradient norm to this value (0 = off).")
-    ema_decay: float = option(0.0, "EMA decay of the model's EMA modules (e.g. the generator); 0 = off.")
-    ema_start: int = option(0, "Step from which the EMA starts averaging (before it, it copies); its decay then "
-                                "warms up as min(ema_decay, (1 + t) / (10 + t)).")
+    ema_decay: float = option(0.0, "Largest EMA decay of the model's EMA modules (e.g. the generator); 0 = off.")
+    ema_start: int = option(0, "Step from which the EMA starts averaging (before it, it copies); its half-life "
+                                "then ramps up as 2% of the steps since, until the decay reaches ema_decay.")
     precision: Literal["fp32", "bf16"] = option("fp32", "bf16 autocast on CUDA; CPU always runs fp32.")
     device: str = option("auto", "auto (cuda, then mps, then cpu), or a torch device string.")
     log_every: int = option(50, "Read losses back from the device and log them every N steps.")

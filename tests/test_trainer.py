@@ -153,6 +153,19 @@ def test_ema_tracks_the_live_weights() -> None:
     assert all((live[k] - shadow[k]).abs().max() < 0.05 for k in live)
 
 
+def test_ema_half_life_ramps_up_with_the_run() -> None:
+    """The average spans 2% of the run so far (half-life), so a short run samples from recent
+    weights and a long one from a long average, up to the configured decay."""
+    from genzoo.core.ema import EMA
+
+    ema = EMA(nn.Module(), (), decay=0.999)
+    assert ema.decay_at(0) < 1e-6  # the first update copies the live weights
+    for t in (99, 599, 2999):
+        assert ema.decay_at(t) ** (0.02 * (t + 1)) == pytest.approx(0.5)  # weight left after the half-life
+    decays = [ema.decay_at(t) for t in range(0, 100_000, 500)]
+    assert decays == sorted(decays) and decays[-1] == 0.999
+
+
 def test_the_trainer_samples_what_the_saved_model_samples(tmp_path: Path) -> None:
     """Grids and evaluations during training use the EMA generator in eval mode (batch-norm running
     statistics), exactly as the pretrained folder does once loaded."""
