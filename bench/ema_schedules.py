@@ -37,6 +37,8 @@ from genzoo.registry import get_zoo
 
 
 class TFWarmupEMA(EMA):
+    """genzoo's schedule until 2026-11-24: TensorFlow's num_updates warm-up."""
+
     def decay_at(self, t: int) -> float:
         return min(self.decay, (1 + t) / (10 + t))
 
