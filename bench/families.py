@@ -27,7 +27,6 @@ A markdown section is appended to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import shlex
@@ -40,7 +39,7 @@ from pathlib import Path
 import torch
 
 import genzoo
-from genzoo.core.data.transforms import normalize
+from genzoo.core.flows import bits_per_dim
 from genzoo.core.image_quality import mean_finite, psnr
 from genzoo.core.images import save_grid
 from genzoo.evaluation import training_evaluator
@@ -48,7 +47,7 @@ from genzoo.registry import get_zoo
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench scripts are not a package
-from reference import save_samples  # noqa: E402
+from reference import save_samples, test_log_prob  # noqa: E402
 from reference_image2image import dae_test, denoise, translate8  # noqa: E402
 
 # The published MNIST figures the issue asks to stand beside ours, with what they cost.
@@ -64,13 +63,10 @@ def test_images(args: argparse.Namespace) -> torch.Tensor:
 
 
 def likelihood(model, test8: torch.Tensor) -> str:
-    """Test bits/dim and nats per image, the images normalised as the model trains on them."""
-    x = normalize(test8, model.meta["preprocessing"]["normalize"], generator=torch.Generator().manual_seed(0))
-    model.eval()
-    with torch.no_grad():
-        nats = -torch.cat([model.log_prob(chunk.to(model.device)).double().cpu() for chunk in x.split(250)]).mean()
-    bpd = nats.item() / (x[0].numel() * math.log(2))
-    return f"{bpd:.3f} bits/dim ({nats.item():.1f} nats)"
+    """Test bits/dim and nats per image (reference.test_log_prob: the images normalised as the model trains)."""
+    log_p = test_log_prob(model, test8)
+    bpd = bits_per_dim(log_p, test8[0].numel()).mean().item()
+    return f"{bpd:.3f} bits/dim ({-log_p.mean().item():.1f} nats)"
 
 
 def denoising(model, args: argparse.Namespace, grid: Path) -> str:

@@ -327,15 +327,19 @@ def vae_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argp
             f"{s['recall']:.3f}"]
 
 
-def likelihood_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
-    """Exact test bits/dim, the test images normalised as the model trains on them (flows: one
-    fixed-seed uniform dequantisation, the same noise for every model)."""
-    levels = (test * 255).round().to(torch.uint8)
+def test_log_prob(model: nn.Module, levels: torch.Tensor) -> torch.Tensor:
+    """log p(x) per test image in nats (float64), the 8-bit images normalised as the model trains
+    on them (flows: one fixed-seed uniform dequantisation, the same noise for every model)."""
     x = normalize(levels, model.meta["preprocessing"]["normalize"], generator=torch.Generator().manual_seed(0))
     model.eval()
     with torch.no_grad():
-        log_p = torch.cat([model.log_prob(chunk) for chunk in x.split(250)]).double()
-    return [f"{bits_per_dim(log_p, x[0].numel()).mean().item():.4f}"]
+        return torch.cat([model.log_prob(chunk.to(model.device)).double().cpu() for chunk in x.split(250)])
+
+
+def likelihood_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
+    """Exact test bits/dim (see test_log_prob)."""
+    levels = (test * 255).round().to(torch.uint8)
+    return [f"{bits_per_dim(test_log_prob(model, levels), levels[0].numel()).mean().item():.4f}"]
 
 
 HEADERS = {
