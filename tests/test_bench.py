@@ -227,7 +227,7 @@ def test_unknown_suite_and_model_override_errors(env: Path) -> None:
     assert bad.exit_code != 0 and "unknown benchmark suite 'nosuch'" in bad.output
 
 
-def test_cell_keys_are_stable_and_sensitive() -> None:
+def test_cell_keys_are_stable_and_sensitive(monkeypatch: pytest.MonkeyPatch) -> None:
     base = {"data": "digits", "features": "f", "n": 64, "seeds": 2, "budget": {"steps": 4},
             "models": {"a": {"model": "dcgan-digits"}, "b": {"model": "vae-mnist"}}}
 
@@ -247,6 +247,11 @@ def test_cell_keys_are_stable_and_sensitive() -> None:
     assert set(keys(eval={"kid_subsets": 7}).values()).isdisjoint(ref.values())
     assert set(keys(budget={"steps": 5}).values()).isdisjoint(ref.values())
     assert set(keys(train={"batch_size": 8}).values()).isdisjoint(ref.values())
+    import genzoo.core.version
+
+    monkeypatch.setattr(genzoo.core.version, "__version__", "99.0")  # an upgrade may change training code
+    assert set(keys().values()).isdisjoint(ref.values())
+    monkeypatch.undo()
     suite = parse_suite("s", base, "z.toml")
     other = {c.key for c in plan(suite, {"name": "f", "weights_sha256": "0" * 64})}
     assert other.isdisjoint({c.key for c in plan(suite, {"name": "f", "weights_sha256": "1" * 64})})

@@ -1,9 +1,10 @@
 """Cells: one model trained with one seed and scored under the suite's protocol.
 
 A cell's key is the sha256 of everything that decides its numbers: the model name, its
-resolved config, training recipe and preprocessing, the data, the budget, the seed and the
-evaluation protocol (with the extractor's weight digest). Changing any of them makes a new
-cell; changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ and is
+resolved config, training recipe and preprocessing, the versions of the code that trains it
+(genzoo's and its plugin distribution's), the data, the budget, the seed and the evaluation
+protocol (with the extractor's weight digest). Changing any of them makes a new cell;
+changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ and is
 finished exactly when its result.json exists: that file is written atomically as the last
 step, so a cell killed half-way has none and is wiped and redone on the next run.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from importlib import metadata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +93,27 @@ def resolved_model(model: SuiteModel, suite: Suite, seed: int) -> dict[str, Any]
         raise ConfigError(f"{where}: {exc}") from None
     if model.budget.kind == "pretrained":
         return {"hub": entry.hub, "config": to_dict(config)}
-    return {"config": to_dict(config), "train": to_dict(recipe), "preprocessing": to_dict(prep)}
+    return {"config": to_dict(config), "train": to_dict(recipe), "preprocessing": to_dict(prep),
+            "code": code_versions(entry.distribution)}
+
+
+def code_versions(distribution: str) -> dict[str, str]:
+    """genzoo's version and that of the distribution holding the model's plugin.
+
+    A new release may change a loss, an initialisation or the EMA without touching any
+    config field, so a cell trained by older code must not be reused as if it were current.
+    (An editable install keeps its version across edits: there, delete OUT/cells after
+    changing training code.)
+    """
+    from genzoo.core.version import __version__
+
+    versions = {"genzoo": __version__}
+    if distribution and distribution != "genzoo":
+        try:
+            versions[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            versions[distribution] = "unknown"
+    return versions
 
 
 def plan(suite: Suite, extractor_id: dict[str, Any] | None = None) -> list[Cell]:
