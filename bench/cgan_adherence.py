@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from reference import comparison_parser, parse_comparison  # bench/ is the script's own folder, on sys.path
+from reference import GRIDS, comparison_parser, parse_comparison  # bench/ is the script's own folder, on sys.path
 from torch import nn
 
 import genzoo
@@ -49,7 +49,6 @@ from genzoo.evaluation import build_extractor, default_extractor, training_evalu
 from genzoo.registry import get_zoo
 from genzoo.train_evaluator import train_evaluator_for
 
-GRIDS = Path(__file__).resolve().parent / "grids"
 CLASSES, LATENT, PIXELS = 10, 100, 28 * 28
 
 
@@ -167,7 +166,6 @@ def main() -> None:
                                set_help="cgan-mnist config override for the zoo's side (default: its recipe)")
     parser.add_argument("--n", type=int, default=2000, help="samples (random labels) for FID/KID/precision/recall")
     parser.add_argument("--per-class", type=int, default=100, help="samples per class for class accuracy")
-    parser.add_argument("--no-grids", action="store_true", help="leave bench/grids/cgan-*-per-class.png alone")
     args = parse_comparison(parser)
     clf = lenet(args.data_root)
     score = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
@@ -176,7 +174,6 @@ def main() -> None:
     start = time.perf_counter()
     ref = reference(loader, args)
     sides = [(time.perf_counter() - start, [("PyTorch-GAN cgan.py step (its MLPs)", ref)])]
-    GRIDS.mkdir(exist_ok=True)
     if not args.no_grids:
         save_per_class_grid(ref, GRIDS / "cgan-reference-per-class.png")
     rows = []

@@ -23,7 +23,9 @@ Schedules (t = steps since the start):
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -34,6 +36,9 @@ from genzoo.core.ema import EMA
 from genzoo.core.trainer import Trainer
 from genzoo.evaluation import training_evaluator
 from genzoo.registry import get_zoo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference import GRIDS, save_samples
 
 
 class TFWarmupEMA(EMA):
@@ -67,6 +72,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="model config override")
     p.add_argument("--data-root", default="/work/shared/data")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--grid", action="store_true",
+                   help="save 64 samples of the recipe's EMA at the end to bench/grids/ema-schedules-MODEL.png")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     entry = get_zoo().model(args.model)
@@ -112,6 +119,10 @@ def main() -> None:
                     lines.append(scored(f"{label}: decay now {ema.decay_at(t):.4f}, "
                                         f"horizon ~{1 / (1 - ema.decay_at(t)):.0f} steps"))
             print("\n".join(lines), flush=True)
+    if args.grid:  # what a user samples with at the end of the run: the recipe's own EMA
+        model.eval()
+        with trainer.ema.swapped_in(model):
+            save_samples(model, GRIDS / f"ema-schedules-{args.model}.png")
     print(f"\n{time.perf_counter() - start:.0f} s in all, scoring included")
 
 

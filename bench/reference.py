@@ -355,17 +355,21 @@ def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Te
     """Train both sides of one family, save their grids, and return its markdown table."""
     ref = REFERENCES[name]
     images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)
-    torch.manual_seed(args.seed)
-    start = time.perf_counter()
-    loader = BatchLoader(images, get_zoo().model(name).preprocessing, args.batch, args.seed, "cpu")
-    reference = ref.train(loader, args).eval()
-    sides = [(time.perf_counter() - start, [(ref.source, reference)])]
+    sides = []
     with tempfile.TemporaryDirectory() as tmp:
-        seconds, zoo_models = train_genzoo(name, args, tmp)
-        sides.append((seconds, zoo_models))
-        GRIDS.mkdir(exist_ok=True)
-        save_samples(reference, GRIDS / f"reference-{name}-reference.png", ref.grid)
-        save_samples(zoo_models[0][1], GRIDS / f"reference-{name}-genzoo.png", ref.grid)  # what users sample with
+        if args.side in ("both", "reference"):
+            torch.manual_seed(args.seed)
+            start = time.perf_counter()
+            loader = BatchLoader(images, get_zoo().model(name).preprocessing, args.batch, args.seed, "cpu")
+            reference = ref.train(loader, args).eval()
+            sides.append((time.perf_counter() - start, [(ref.source, reference)]))
+            if not args.no_grids:
+                save_samples(reference, GRIDS / f"reference-{name}-reference.png", ref.grid)
+        if args.side in ("both", "genzoo"):
+            seconds, zoo_models = train_genzoo(name, args, tmp)
+            sides.append((seconds, zoo_models))
+            if not args.no_grids:  # the EMA weights: what users sample with
+                save_samples(zoo_models[0][1], GRIDS / f"reference-{name}-genzoo.png", ref.grid)
         heads = [h.format(k=args.k) for h in HEADERS[ref.kind]]
         scored = "first n MNIST test images" if ref.kind == "likelihood" else "MNIST test, lenet-mnist features"
         lines = [f"{name}, {args.steps} steps, batch {args.batch}, seed {args.seed}; n={args.n}, {scored}; "
@@ -388,6 +392,9 @@ def comparison_parser(doc: str, *, steps: int, steps_help: str, set_help: str, b
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=set_help)
+    parser.add_argument("--no-grids", action="store_true",
+                        help="leave the grids in bench/grids alone (a smoke or extra-seed run must not replace the "
+                             "ones bench/RESULTS.md shows)")
     return parser
 
 
@@ -408,6 +415,8 @@ def main() -> None:
                         help=f"one or more of: {', '.join(sorted(REFERENCES))}")
     parser.add_argument("--n", type=int, default=2000, help="samples scored; test images for the VAE NLL and bits/dim")
     parser.add_argument("--k", type=int, default=100, help="importance samples of the VAE's IWAE bound")
+    parser.add_argument("--side", choices=("both", "reference", "genzoo"), default="both",
+                        help="train one side only, e.g. to run the two sides of a long comparison in parallel")
     args = parse_comparison(parser)
     evaluate = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
 

@@ -124,7 +124,7 @@ def dae_table(name: str, sides: list[tuple[str, float, nn.Module]], args: argpar
     for i, (label, seconds, model) in enumerate(sides):
         out8 = denoise(model, noisy8)
         lines.append(f"| {label} | {seconds:.0f} | " + " | ".join(quality(clean8, out8)) + " |")
-        if i < 2:  # the zoo's default and the reference: clean | noisy | denoised, eight columns
+        if i < 2 and not args.no_grids:  # the zoo's default and the reference: clean | noisy | denoised
             rows = torch.cat([clean8[:8], noisy8[:8], out8[:8]])
             save_grid(rows, GRIDS / f"reference-{name}-{'genzoo' if i == 0 else 'reference'}.png",
                       nrow=8)
@@ -224,7 +224,8 @@ def cyclegan_table(name: str, sides: list[tuple[str, float, nn.Module]], args: a
                       f"{mean_finite(psnr(truth8.float(), out8.float(), 255.0)):.2f}"]
         lines.append(f"| {label} | {seconds:.0f} | " + " | ".join(cells) + " |")
         rows = torch.cat([a8[:12], ab8[:12], b8[:12], ba8[:12]])  # A, A->B, B, B->A
-        save_grid(rows, GRIDS / f"reference-{name}-{'genzoo' if i == 0 else 'reference'}.png", nrow=12)
+        if not args.no_grids:
+            save_grid(rows, GRIDS / f"reference-{name}-{'genzoo' if i == 0 else 'reference'}.png", nrow=12)
     return lines
 
 
