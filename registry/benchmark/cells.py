@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from importlib import metadata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,11 +93,11 @@ def resolved_model(model: SuiteModel, suite: Suite, seed: int) -> dict[str, Any]
     if model.budget.kind == "pretrained":
         return {"hub": entry.hub, "config": to_dict(config)}
     return {"config": to_dict(config), "train": to_dict(recipe), "preprocessing": to_dict(prep),
-            "code": code_versions(entry.distribution)}
+            "code": code_versions(entry.plugin)}
 
 
-def code_versions(distribution: str) -> dict[str, str]:
-    """genzoo's version and that of the distribution holding the model's plugin.
+def code_versions(plugin: str) -> dict[str, str]:
+    """genzoo's version and that of the distribution the model's plugin was loaded from.
 
     A new release may change a loss, an initialisation or the EMA without touching any
     config field, so a cell trained by older code must not be reused as if it were current.
@@ -107,12 +106,12 @@ def code_versions(distribution: str) -> dict[str, str]:
     """
     from genzoo.core.version import __version__
 
+    from ..registry import get_zoo
+
     versions = {"genzoo": __version__}
-    if distribution and distribution != "genzoo":
-        try:
-            versions[distribution] = metadata.version(distribution)
-        except metadata.PackageNotFoundError:
-            versions[distribution] = "unknown"
+    info = get_zoo().plugins.get(plugin)
+    if info is not None and info.distribution not in ("", "genzoo"):
+        versions[info.distribution] = info.version
     return versions
 
 
