@@ -30,7 +30,8 @@ class TrainConfig:
     log_every: int = option(50, "Read losses back from the device and log them every N steps.")
     sample_every: int = option(500, "Write a sample grid every N steps (0 = only at the end).")
     checkpoint_every: int = option(1000, "Write a resumable checkpoint every N steps (0 = only at the end).")
-    sample_grid: int = option(64, "Images in each sample grid.")
+    sample_grid: int = option(64, "Images in each sample grid (0 = no grids, e.g. for an autoregressive model on a "
+                                  "CPU, where each grid costs one network pass per sub-pixel).")
     max_bad_steps: int = option(20, "Abort after this many consecutive steps with a non-finite loss.")
     eval_every: int = option(0, "Evaluate the model every N steps with the run's evaluator (0 = off).")
     monitor: str = option(
@@ -50,6 +51,7 @@ class TrainConfig:
         check(self.log_every >= 1, "train.log_every", self.log_every, "at least 1")
         check(self.sample_every >= 0, "train.sample_every", self.sample_every, "0 or more")
         check(self.checkpoint_every >= 0, "train.checkpoint_every", self.checkpoint_every, "0 or more")
+        check(self.sample_grid >= 0, "train.sample_grid", self.sample_grid, "0 (no grids) or more")
         check(self.max_bad_steps >= 1, "train.max_bad_steps", self.max_bad_steps, "at least 1")
         check(self.eval_every >= 0, "train.eval_every", self.eval_every, "0 (off) or more")
         check(self.patience >= 0, "train.patience", self.patience, "0 or more")

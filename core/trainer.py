@@ -230,9 +230,13 @@ class Trainer:
         self._write_log(logs)
         return logs
 
-    def _save_grid(self) -> None:
-        if self.run_dir is not None and "sample" in self.model.capabilities:
-            save_grid(self.samples(self.config.sample_grid), self.run_dir / "samples" / f"step-{self.step:07d}.png")
+    def _save_grid(self) -> torch.Tensor | None:
+        """Write this step's grid to samples/ and return it; None where there is none to write."""
+        if self.run_dir is None or "sample" not in self.model.capabilities or not self.config.sample_grid:
+            return None
+        grid = self.samples(self.config.sample_grid)
+        save_grid(grid, self.run_dir / "samples" / f"step-{self.step:07d}.png")
+        return grid
 
     def save_checkpoint(self) -> None:
         if self.run_dir is None:
@@ -264,8 +268,7 @@ class Trainer:
         if self.run_dir is None:
             return
         self.save_checkpoint()
-        self._save_grid()
-        grid = self.samples(self.config.sample_grid) if "sample" in self.model.capabilities else None
+        grid = self._save_grid()  # the same fixed-noise samples go into the pretrained folder
         save_pretrained(self.model, self.run_dir / "pretrained",
                         ema=self.ema.state_dict() if self.ema else None, samples=grid)
 
