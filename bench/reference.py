@@ -354,10 +354,10 @@ SCORES = {"gan": gan_scores, "vae": vae_scores, "likelihood": likelihood_scores}
 def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Tensor) -> list[str]:
     """Train both sides of one family, save their grids, and return its markdown table."""
     ref = REFERENCES[name]
-    images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)
     sides = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.side in ("both", "reference"):
+            images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)
             torch.manual_seed(args.seed)
             start = time.perf_counter()
             loader = BatchLoader(images, get_zoo().model(name).preprocessing, args.batch, args.seed, "cpu")

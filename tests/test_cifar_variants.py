@@ -30,10 +30,10 @@ def test_cifar10_variant_trains_round_trips_and_samples(name, cifar10_root, tmp_
     assert not any((tmp_path / "run" / "samples").iterdir()) and not (result.pretrained_dir / "samples.png").exists()
     assert all(math.isfinite(v) for v in result.logs.values()), result.logs
     trained = result.model.eval()
-    raw = genzoo.create_model(result.pretrained_dir, **({"variant": "raw"} if trained.ema_modules else {}))
+    model = genzoo.create_model(result.pretrained_dir).eval()  # what users sample with (GANs: the EMA weights)
+    raw = genzoo.create_model(result.pretrained_dir, variant="raw") if trained.ema_modules else model
     assert raw.state_dict().keys() == trained.state_dict().keys()
     assert all(torch.equal(a, b) for a, b in zip(raw.state_dict().values(), trained.state_dict().values()))
-    model = genzoo.create_model(result.pretrained_dir).eval()  # what users sample with (GANs: the EMA weights)
     test = genzoo.load_data("cifar10", image_size=32, channels=3, split="test", root=cifar10_root).images[:4]
     with torch.no_grad():
         if "log_prob" in model.capabilities:
