@@ -23,11 +23,11 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import genzoo
-from genzoo.cmd_score import score_images
 from genzoo.core.data import ImageSet
 from genzoo.core.data.loader import BatchLoader
 from genzoo.core.trainer import Trainer
-from genzoo.registry import get_zoo
+from genzoo.evaluation.anomaly import score_images
+from genzoo.zoo import get_zoo
 
 FAMILIES = ("realnvp-mnist", "glow-mnist", "vae-mnist", "ae-mnist", "pixelcnn-mnist")
 

@@ -46,8 +46,8 @@ from genzoo.core.errors import GenzooError
 from genzoo.core.images import save_grid
 from genzoo.core.metrics.extractors.evaluator import EvaluatorNet, accuracy
 from genzoo.evaluation import build_extractor, default_extractor, training_evaluator
-from genzoo.registry import get_zoo
-from genzoo.train_evaluator import train_evaluator_for
+from genzoo.evaluation.evaluators import train_evaluator_for
+from genzoo.zoo import get_zoo
 
 CLASSES, LATENT, PIXELS = 10, 100, 28 * 28
 

@@ -34,8 +34,8 @@ from genzoo.core.config import parse_assignments
 from genzoo.core.data import BatchLoader
 from genzoo.core.ema import EMA
 from genzoo.core.trainer import Trainer
-from genzoo.evaluation import training_evaluator
-from genzoo.registry import get_zoo
+from genzoo.evaluation.during_training import training_evaluator
+from genzoo.zoo import get_zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference import GRIDS, save_samples

@@ -42,8 +42,8 @@ import genzoo
 from genzoo.core.flows import bits_per_dim
 from genzoo.core.image_quality import mean_finite, psnr
 from genzoo.core.images import save_grid
-from genzoo.evaluation import training_evaluator
-from genzoo.registry import get_zoo
+from genzoo.evaluation.during_training import training_evaluator
+from genzoo.zoo import get_zoo
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench scripts are not a package

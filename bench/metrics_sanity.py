@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import genzoo
-from genzoo.evaluation import evaluate
+from genzoo.evaluation.evaluate import evaluate
 
 
 def main() -> None:

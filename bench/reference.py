@@ -68,8 +68,8 @@ from genzoo.core.data.transforms import normalize
 from genzoo.core.flows import bits_per_dim
 from genzoo.core.images import save_grid
 from genzoo.core.penalties import gradient_penalty
-from genzoo.evaluation import training_evaluator
-from genzoo.registry import get_zoo
+from genzoo.evaluation.during_training import training_evaluator
+from genzoo.zoo import get_zoo
 
 GRIDS = Path(__file__).resolve().parent / "grids"
 
@@ -330,7 +330,7 @@ def vae_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argp
 def test_log_prob(model: nn.Module, levels: torch.Tensor) -> torch.Tensor:
     """log p(x) per test image in nats (float64), the 8-bit images normalised as the model trains
     on them (flows: one fixed-seed uniform dequantisation, the same noise for every model)."""
-    x = normalize(levels, model.meta["preprocessing"]["normalize"], generator=torch.Generator().manual_seed(0))
+    x = normalize(levels, model.preprocessing.normalize, generator=torch.Generator().manual_seed(0))
     model.eval()
     with torch.no_grad():
         return torch.cat([model.log_prob(chunk.to(model.device)).double().cpu() for chunk in x.split(250)])

@@ -53,7 +53,7 @@ from genzoo.core.image_noise import corrupt
 from genzoo.core.image_quality import mean_finite, psnr, ssim
 from genzoo.core.images import save_grid
 from genzoo.core.metrics.extractors.evaluator import accuracy
-from genzoo.registry import get_zoo
+from genzoo.zoo import get_zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cgan_adherence import lenet  # bench scripts are not a package: found through sys.path

@@ -24,7 +24,7 @@ from genzoo.core.data import BatchLoader
 from genzoo.core.gan import discriminator_loss, generator_loss
 from genzoo.core.recipe import TrainConfig
 from genzoo.core.trainer import Trainer
-from genzoo.registry import get_zoo
+from genzoo.zoo import get_zoo
 
 
 def trainer_run(images, prep, args) -> float:

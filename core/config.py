@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+import warnings
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from .errors import ConfigError, did_you_mean
@@ -27,6 +28,19 @@ def option(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class Retired:
+    """A field older versions wrote and this one no longer has (a config's ``retired`` names them).
+
+    Reading it is not an error, so folders saved before the change still load: the value is
+    dropped, with a FutureWarning built from ``note`` (``{value}`` is the saved value) unless
+    it is one of ``same_as_now``, values that mean what the current code does anyway.
+    """
+
+    note: str
+    same_as_now: tuple[Any, ...] = ()
 
 
 def fields_of(cls: type) -> dict[str, dataclasses.Field]:
@@ -142,7 +156,13 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str, base: T | None 
     known = fields_of(cls)
     hints = field_types(cls)
     values = dataclasses.asdict(base) if base is not None else {}
+    retired: dict[str, Retired] = getattr(cls, "retired", {})
     for key, raw in data.items():
+        if key not in known and key in retired:
+            if raw not in retired[key].same_as_now:
+                warnings.warn(f"{where}: {key}={raw!r} is ignored: {retired[key].note.format(value=raw)}.",
+                              FutureWarning, stacklevel=2)
+            continue
         if key not in known:
             raise ConfigError(
                 f"{where} has no field {key!r}.{did_you_mean(key, known)} "

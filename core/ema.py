@@ -8,15 +8,12 @@ averaged, as in most StyleGAN/BigGAN code.
 A fixed decay of 0.999 averages over ~1,000 steps, so early in a run the average is
 dominated by old weights and samples from it look worse than the live generator's. The
 decay therefore ramps up with the run, as in StyleGAN2-ADA: the average's half-life is
-``RAMPUP`` (2%) of the steps taken so far, capped by ``decay``. An average's cost is its lag
-behind a generator that is still improving; its gain, smoothing out the oscillation of the
-two-player game, shows late. bench/ema_schedules.py measured this on dcgan-mnist (one run,
-averages side by side, zoo FID): the 2% ramp lagged least at every step from 600 to 3,000,
-beating TensorFlow's num_updates warm-up min(decay, (1 + t) / (10 + t)) (horizon ~t/9),
-which this replaced, by 2-16 FID, and came within 1 FID of the raw weights by 3,000 steps
-with better precision and recall. On wgan-gp-mnist it trailed the raw weights by 11 FID at
-1,000 steps, tied them at 4,000 and beat them by 4 at the recipe's 5,000. The cap 0.999 is
-reached after ~35,000 steps.
+``RAMPUP`` (2%) of the steps taken so far, capped by ``decay`` (0.999 is reached after
+~35,000 steps). An average's cost is its lag behind a generator that is still improving; its
+gain, smoothing out the oscillation of the two-player game, shows late. A half-life that grows
+with the run keeps the lag short while the generator improves fast and lengthens once it
+slows, which is why it replaced TensorFlow's num_updates warm-up min(decay, (1 + t) / (10 + t)).
+Measurements: bench/RESULTS.md, "EMA schedules for the GAN recipes" (bench/ema_schedules.py).
 """
 
 from __future__ import annotations

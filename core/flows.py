@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -394,7 +394,8 @@ class FlowModel(ZooModel):
 
     A family builds ``self.flow`` and declares its phases (usually one, minimising ``nll``);
     likelihood, sampling and the latent code are the same for every flow and live here.
-    The config must have ``image_size``, ``channels`` and ``temperature``.
+    The config must have ``image_size`` and ``channels``; the family's ``sample_options`` (a
+    dataclass kept beside its config, so ``genzoo info`` needs no torch) must have ``temperature``.
     """
 
     capabilities = frozenset({"sample", "log_prob", "encode"})
@@ -415,10 +416,11 @@ class FlowModel(ZooModel):
         return {"loss": bpd, "bpd": bpd.detach()}
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               temperature: float | None = None) -> torch.Tensor:
-        """n images in [-1, 1]; ``temperature`` (default: the config's) scales every latent's std."""
-        t = self.config.temperature if temperature is None else temperature
-        x = self.flow.sample(n, t, generator, self.device)
+               **options: Any) -> torch.Tensor:
+        """n images in [-1, 1]; ``options`` are the family's sampling options (``temperature`` scales
+        every latent's std); they change how this call samples, never the model's config."""
+        opts = self.sampling(options)
+        x = self.flow.sample(n, opts.temperature, generator, self.device)
         return (x * 2 - 1).clamp(-1, 1)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:

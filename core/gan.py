@@ -8,7 +8,7 @@ starting resolution (7 for 28, else 4) and doubling until the target size.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -140,7 +140,8 @@ class TwoPlayerGAN(ZooModel):
         return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:
+        self.sampling(options)  # none of these families takes sampling options: refuse any, by name
         return self.generator(self.noise(n, generator))
 
     def d_loss(self, batch: Batch) -> Losses:

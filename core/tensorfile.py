@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
@@ -36,7 +36,6 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise GenzooError(f"{path} does not exist.")
     try:
         tensors = load_file(str(path), device=str(device))
-        from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}

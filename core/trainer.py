@@ -10,7 +10,6 @@ input (the mechanism torch's GradScaler uses), so whole steps stay capturable.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -33,8 +32,7 @@ from .phases import Phase
 from .pretrained import save_pretrained
 from .progress import Progress
 from .recipe import TrainConfig
-
-CHECKPOINT = "checkpoints/last.safetensors"
+from .rundir import RunDir
 
 
 @dataclass
@@ -50,7 +48,7 @@ class TrainResult:
 
     @property
     def pretrained_dir(self) -> Path | None:
-        return self.run_dir / "pretrained" if self.run_dir else None
+        return RunDir(self.run_dir).pretrained if self.run_dir else None
 
 
 def _optimizer(phase: Phase, device: torch.device) -> torch.optim.Optimizer:
@@ -83,7 +81,8 @@ class Trainer:
         evaluate: Callable[[ZooModel], list[Score]] | None = None,
     ) -> None:
         self.model, self.loader, self.config = model, loader, config
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run = RunDir(run_dir) if run_dir is not None else None
+        self.run_dir = self.run.path if self.run is not None else None
         self.device = pick_device(config.device)
         configure(self.device)
         self.model.to(self.device)
@@ -118,6 +117,8 @@ class Trainer:
         self.best = math.inf if config.monitor_mode == "min" else -math.inf
         self.stale = 0
         self.bad_in_a_row = 0
+        self.seconds = 0.0  # wall time of the run's earlier sessions (from the checkpoint on resume)
+        self._started = time.perf_counter()
         self._sums: dict[str, torch.Tensor] = {}
         self._bad = torch.zeros((), device=self.device)
 
@@ -181,9 +182,8 @@ class Trainer:
         return logs
 
     def _write_log(self, logs: dict[str, float]) -> None:
-        if self.run_dir is not None:
-            with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps({"step": self.step, "time": time.time(), **logs}) + "\n")
+        if self.run is not None:
+            self.run.append_log({"step": self.step, "time": time.time(), **logs})
 
     def _early_stop(self, logs: dict[str, float]) -> bool:
         c = self.config
@@ -232,51 +232,73 @@ class Trainer:
 
     def _save_grid(self) -> torch.Tensor | None:
         """Write this step's grid to samples/ and return it; None where there is none to write."""
-        if self.run_dir is None or "sample" not in self.model.capabilities or not self.config.sample_grid:
+        if self.run is None or "sample" not in self.model.capabilities or not self.config.sample_grid:
             return None
         grid = self.samples(self.config.sample_grid)
-        save_grid(grid, self.run_dir / "samples" / f"step-{self.step:07d}.png")
+        save_grid(grid, self.run.grid(self.step))
         return grid
 
+    def wall_time(self) -> float:
+        """Seconds this run has trained so far, over every session (a resumed run counts the earlier ones)."""
+        return self.seconds + time.perf_counter() - self._started
+
     def save_checkpoint(self) -> None:
-        if self.run_dir is None:
+        if self.run is None:
             return
         save_checkpoint(
-            self.run_dir / CHECKPOINT,
+            self.run.checkpoint,
             model=self.model,
             ema=self.ema.state_dict() if self.ema else None,
             optimizers=self.optimizers,
             schedulers=self.schedulers,
             counters={"step": self.step, "batch_index": self.batch_index, "best": self.best, "stale": self.stale,
-                      "bad_in_a_row": self.bad_in_a_row},
+                      "bad_in_a_row": self.bad_in_a_row, "seconds": self.wall_time()},
         )
 
     def resume(self) -> None:
-        if self.run_dir is None or not (self.run_dir / CHECKPOINT).is_file():
-            raise GenzooError(f"cannot resume: {self.run_dir}/{CHECKPOINT} does not exist.")
+        if self.run is None or not self.run.checkpoint.is_file():
+            where = self.run.checkpoint if self.run is not None else "a run dir's checkpoint"
+            raise GenzooError(f"cannot resume: {where} does not exist.")
         counters = load_checkpoint(
-            self.run_dir / CHECKPOINT, model=self.model, ema=self.ema,
+            self.run.checkpoint, model=self.model, ema=self.ema,
             optimizers=self.optimizers, schedulers=self.schedulers,
         )
         self.step, self.batch_index = counters["step"], counters["batch_index"]
         self.best, self.stale, self.bad_in_a_row = counters["best"], counters["stale"], counters["bad_in_a_row"]
+        self.seconds, self._started = float(counters.get("seconds", 0.0)), time.perf_counter()  # older: none kept
         if self.ema is not None:
             self.ema.to(self.device)
 
-    def finish(self) -> None:
-        """Final checkpoint, grid and pretrained folder (EMA weights as the "ema" variant)."""
-        if self.run_dir is None:
-            return
+    def finish(self, stopped: str = "") -> dict[str, float]:
+        """The end of a run, in the order that keeps it resumable and writes each file once: the final
+        checkpoint; the final weights' evaluation (unless the last one was of this step); then the grid and
+        the pretrained folder (EMA weights as the "ema" variant), whose config.json and card carry those
+        scores and how the weights were made. Returns the evaluation's logs ({} when none ran)."""
         self.save_checkpoint()
+        logs: dict[str, float] = {}
+        if self.evaluate is not None and self.scores_step != self.step:
+            # after the checkpoint: an interrupted final evaluation is redone by --resume
+            logs = self._evaluate()
+        if self.run is None:
+            return logs
         grid = self._save_grid()  # the same fixed-noise samples go into the pretrained folder
-        save_pretrained(self.model, self.run_dir / "pretrained",
-                        ema=self.ema.state_dict() if self.ema else None, samples=grid)
+        self.model.meta.provenance = {
+            **{k: v for k, v in self.model.meta.provenance.items() if k != "stopped"},
+            "steps": self.step,  # the steps actually trained, wherever the run stopped
+            **({"stopped": stopped} if stopped else {}),
+            "batch_size": self.config.batch_size,
+            "seed": self.config.seed,
+            "wall_time_s": round(self.wall_time(), 1),
+        }
+        save_pretrained(self.model, self.run.pretrained, ema=self.ema.state_dict() if self.ema else None,
+                        samples=grid, scores=self.scores)
+        return logs
 
     def fit(self) -> TrainResult:
         c = self.config
-        if self.run_dir is not None:
-            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        progress = Progress(self.total, self.step, self.model.meta.get("name", "train"), self.show_progress)
+        if self.run is not None:
+            self.run.samples.mkdir(parents=True, exist_ok=True)
+        progress = Progress(self.total, self.step, self.model.meta.name or "train", self.show_progress)
         logs: dict[str, float] = {}
         stopped = ""
         t0, since = time.perf_counter(), self.step
@@ -325,8 +347,5 @@ class Trainer:
                 f"(they were skipped; the weights in the checkpoint are intact). Lower the learning rate or set "
                 f"train.grad_clip, then --resume."
             )
-        self.finish()
-        if self.evaluate is not None and self.scores_step != self.step:
-            # after the checkpoint: an interrupted final evaluation is redone by --resume
-            logs.update(self._evaluate())
+        logs.update(self.finish(stopped))
         return TrainResult(self.model, self.run_dir, self.step, logs, stopped, self.scores)

@@ -49,3 +49,12 @@ def cifar10_root(cifar_sample: Path, tmp_path_factory: pytest.TempPathFactory) -
     from cifar_files import cifar10_root_from_sample
 
     return cifar10_root_from_sample(cifar_sample, tmp_path_factory.mktemp("cifar10-root"), 100, 50)
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh cache, and the network (here: a hub folder or the local hub server) allowed for one test."""
+    monkeypatch.setenv("GENZOO_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("GENZOO_CACHE", str(tmp_path / "cache"))
+    return tmp_path

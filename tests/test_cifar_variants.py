@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.cmd_score import score_images
+from genzoo.evaluation.anomaly import score_images
 
 TRAIN = {"batch_size": 4, "sample_every": 0, "checkpoint_every": 0, "log_every": 1,
          "sample_grid": 0}  # no grids: a PixelCNN grid costs 3,072 network passes here

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import warnings
 
 import pytest
 import torch
@@ -10,6 +12,7 @@ from flow_helpers import autograd_logdet, dequantized, perturb
 from torch import nn
 
 import genzoo
+from genzoo.core.errors import ConfigError
 from genzoo.core.flows import (
     AffineCoupling,
     FactorOut,
@@ -165,3 +168,64 @@ def test_sampling_temperature_scales_the_latents() -> None:
     assert warm.shape == (4, 1, 4, 4)
     margin = 0.05 / 0.9  # the inverse logit reaches just beyond [0, 1] by alpha / (1 - 2 alpha)
     assert ((warm >= -margin - 1e-6) & (warm <= 1 + margin + 1e-6)).all()
+
+
+# -- the temperature: a sampling option of both flow families, not part of their config ------------
+
+SMALL_FLOWS = {
+    "realnvp": {"image_size": 4, "n_scales": 2, "couplings": 1, "n_blocks": 0, "hidden": 4},
+    "glow": {"image_size": 4, "levels": 1, "steps": 1, "hidden": 4},
+}
+
+
+def small_flow(family: str) -> nn.Module:
+    torch.manual_seed(0)
+    model = genzoo.create_model(family, **SMALL_FLOWS[family])
+    perturb(model, scale=0.2, skip=("splits", "prior"))
+    return model.eval()
+
+
+@pytest.mark.parametrize("family", sorted(SMALL_FLOWS))
+def test_temperature_is_a_sampling_option_that_leaves_the_model_as_it_was(family: str, tmp_path) -> None:
+    model = small_flow(family)
+    config = model.config
+    saved = (model.save_pretrained(tmp_path / "before") / "config.json").read_text()
+    g = torch.Generator().manual_seed
+    with torch.no_grad():
+        default = model.sample(3, generator=g(0))
+        same = model.sample(3, generator=g(0), temperature="0.7")  # text, as `genzoo sample --set` passes it
+        cold = model.sample(3, generator=g(0), temperature=0.3)
+    torch.testing.assert_close(default, same, rtol=0, atol=0)  # 0.7 is the families' default
+    assert (cold - default).abs().max() > 1e-3
+    assert model.config is config and not hasattr(model.config, "temperature")
+    assert model.config == genzoo.create_model(family, **SMALL_FLOWS[family]).config
+    after = (model.save_pretrained(tmp_path / "after") / "config.json").read_text()
+    assert after == saved and '"temperature"' not in saved
+    with pytest.raises(ConfigError, match=r"temperature=-1.0 is not allowed: 0 or more"):
+        model.sample(1, temperature=-1)
+    with pytest.raises(ConfigError, match=r"no field 'temprature'\. Did you mean: temperature\? Fields: temperature\."):
+        model.sample(1, temprature=0.5)
+
+
+@pytest.mark.parametrize("family", sorted(SMALL_FLOWS))
+def test_folders_saved_with_a_config_temperature_still_load(family: str, tmp_path) -> None:
+    """Before sampling options, config.json carried "temperature" (0.7 unless overridden): such folders load,
+    the field is dropped, and only a value that no longer applies is worth a warning."""
+    model = small_flow(family)
+    folder = model.save_pretrained(tmp_path / "old")
+    path = folder / "config.json"
+    info = json.loads(path.read_text())
+    g = torch.Generator().manual_seed
+    info["config"]["temperature"] = 0.7
+    path.write_text(json.dumps(info))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = genzoo.create_model(str(folder))
+    assert not hasattr(loaded.config, "temperature") and loaded.config == model.config
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.sample(3, generator=g(0)), model.sample(3, generator=g(0)), rtol=0, atol=0)
+    info["config"]["temperature"] = 0.5
+    path.write_text(json.dumps(info))
+    with pytest.warns(FutureWarning, match=r"temperature=0.5 is ignored.*genzoo sample --set temperature=0.5"):
+        loaded = genzoo.create_model(str(folder))
+    assert not hasattr(loaded.config, "temperature")

@@ -19,7 +19,7 @@ import genzoo
 from genzoo import hub
 from genzoo.cli import cli
 from genzoo.core.errors import GenzooError
-from genzoo.hub_dir import MANIFEST, snapshot_id
+from genzoo.hub.directory import MANIFEST, snapshot_id
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,12 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "v1": root / "v1", "v2": root / "v2", "m1": v1, "m2": v2}
 
 
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A fresh cache, and the network (here: the hub folder) allowed; conftest sets offline for the session."""
-    monkeypatch.setenv("GENZOO_OFFLINE", "0")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setenv("GENZOO_CACHE", str(tmp_path / "cache"))
-    return tmp_path
+def assert_pushed_copy(pulled: Path, local: Path, location: str) -> None:
+    """The same files; each byte-identical but the model card, whose usage snippet loads ``location``."""
+    got, want = digests(pulled), digests(local)
+    assert sorted(got) == sorted(want)
+    assert {k: v for k, v in got.items() if k != "README.md"} == {k: v for k, v in want.items() if k != "README.md"}
+    assert f'create_model("{location}")' in (pulled / "README.md").read_text(encoding="utf-8")
 
 
 def run(*args: str) -> object:
@@ -54,8 +53,8 @@ def test_push_pull_round_trip_revisions_and_listing(folders: dict, online: Path)
 
     main_path = Path(run("pull", loc).output.strip())
     exp_path = Path(run("pull", loc, "--revision", "exp").output.strip())
-    assert digests(main_path) == digests(folders["v1"])  # byte-identical, EMA variant included
-    assert digests(exp_path) == digests(folders["v2"])  # exactly v2's files: no EMA left over from main
+    assert_pushed_copy(main_path, folders["v1"], loc)  # byte-identical, EMA variant included
+    assert_pushed_copy(exp_path, folders["v2"], f"{loc}@exp")  # exactly v2's files: no EMA left over from main
     assert str(main_path).startswith(str(online / "cache" / "hub"))
 
     # a snapshot id prefix pins the same content; loading gives the pushed tensors
@@ -85,7 +84,7 @@ def test_push_run_dir_pushes_its_pretrained_folder(folders: dict, online: Path) 
     (run_dir / "checkpoint.safetensors").write_bytes(b"not pushed")
     result = hub.push(run_dir, f"file://{online}/hub/me/run")
     assert result["files"] == sorted(digests(folders["v2"]))
-    assert digests(hub.pull(f"file://{online}/hub/me/run")) == digests(folders["v2"])
+    assert_pushed_copy(hub.pull(f"file://{online}/hub/me/run"), folders["v2"], f"file://{online}/hub/me/run")
     with pytest.raises(GenzooError, match="no pretrained/ folder yet"):
         shutil.rmtree(run_dir / "pretrained")
         hub.push(run_dir, f"file://{online}/hub/me/run")
@@ -220,7 +219,7 @@ def test_registered_name_pulls_the_hub_location_its_variant_names(folders: dict,
     catalog.write_text(f'[models.dcgan-tiny-hub]\nmodel = "dcgan"\nhub = "{loc}"\n'
                        f"config = {{ image_size = 28, channels = 1, {config} }}\n")
     monkeypatch.setenv("GENZOO_CATALOG", str(catalog))
-    from genzoo.registry import get_zoo
+    from genzoo.zoo import get_zoo
 
     get_zoo.cache_clear()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -64,6 +65,14 @@ def error_line(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def assert_pushed_copy(pulled: Path, local: Path, location: str = f"hf://{REPO}") -> None:
+    """The same files; each byte-identical but the model card, whose usage snippet loads ``location``."""
+    got, want = digests(pulled), digests(local)
+    assert sorted(got) == sorted(want)
+    assert {k: v for k, v in got.items() if k != "README.md"} == {k: v for k, v in want.items() if k != "README.md"}
+    assert f'create_model("{location}' in (pulled / "README.md").read_text(encoding="utf-8")
+
+
 def server_log(hub: dict) -> list[dict]:
     with urllib.request.urlopen(f"{hub['url']}/_test/log") as resp:
         return json.loads(resp.read())
@@ -96,8 +105,8 @@ def test_push_pull_round_trip_with_both_upload_modes_and_branches(hub: dict, pus
     v2_path = Path(ok(genzoo_cli(env, "pull", f"hf://{REPO}", "--revision", "v2")))
     assert main_path.name == pushed["main"] and v2_path.name == pushed["v2"]
     assert str(main_path).startswith(str(tmp_path / "home" / "hub"))  # huggingface_hub's own cache
-    assert digests(main_path) == digests(hub["v1"])  # byte-identical, EMA variant included
-    assert digests(v2_path) == digests(hub["v2"])  # exactly v2: main's EMA file was not inherited
+    assert_pushed_copy(main_path, hub["v1"])  # byte-identical, EMA variant included
+    assert_pushed_copy(v2_path, hub["v2"])  # exactly v2: main's EMA file was not inherited
     assert same_state(genzoo.create_model(str(v2_path)).state_dict(), hub["m2"].state_dict())
     assert same_state(genzoo.create_model(str(main_path), variant="raw").state_dict(), hub["m1"].state_dict())
 
@@ -184,7 +193,7 @@ def test_interrupted_download_is_resumed_and_verified(hub: dict, tmp_path: Path)
     assert len(resumed) == 1
     offset = int(resumed[0]["range"][len("bytes="):-1])
     assert 0 < offset <= cut and resumed[0]["size"] == size - offset  # only the missing tail was sent again
-    assert digests(path) == digests(big)
+    assert_pushed_copy(path, big, "hf://tester/big")
 
 
 def test_tampered_download_is_rejected_and_not_cached(hub: dict, pushed: dict, tmp_path: Path) -> None:
@@ -198,9 +207,20 @@ def test_tampered_download_is_rejected_and_not_cached(hub: dict, pushed: dict, t
     assert good not in blobs and not [b for b in blobs if b.endswith(".incomplete")]
     assert not (cache / "snapshots" / pushed["main"] / "model.safetensors").exists()
     # nothing poisoned: the next pull downloads the file again and gets the real bytes
+    start = len(server_log(hub))
     path = Path(ok(genzoo_cli(env, "pull", f"hf://{REPO}")))
-    assert digests(path) == digests(hub["v1"])
-    # a cached file altered later is caught too, offline, against the tree listing kept in the cache
+    assert_pushed_copy(path, hub["v1"])
+    listings = [e["path"] for e in server_log(hub)[start:] if f"/tree/{pushed['main']}" in e["path"]]
+    assert not listings, listings  # the commit is listed once: genzoo recorded it (and so did huggingface_hub)
+    # what the Hub published for the commit, recorded by genzoo beside the snapshot
+    record = json.loads((cache / "genzoo" / f"{pushed['main']}.json").read_text())
+    assert record["commit"] == pushed["main"] and record["repo"] == REPO
+    assert record["files"]["model.safetensors"] == {"kind": "sha256", "digest": good, "size": len(
+        (hub["v1"] / "model.safetensors").read_bytes())}
+    assert record["files"]["config.json"]["kind"] == "git blob id"  # a small file: git's id, not LFS
+    # a cached file altered later is caught too, offline, against that record alone: huggingface_hub's own
+    # (private) tree listing in the cache is not what genzoo reads
+    shutil.rmtree(cache / "trees", ignore_errors=True)
     blob = (path / "model.safetensors").resolve()
     blob.write_bytes(blob.read_bytes()[:-1] + b"\0")
     line = error_line(genzoo_cli(env, "pull", "--offline", f"hf://{REPO}"))

@@ -90,7 +90,7 @@ def test_training_evaluator_and_model_card(evaluator, data_root, tmp_path):
     """The trainer's eval hook gives repeatable numbers; `eval --card` puts them in the model card."""
     import genzoo
     from genzoo.core.pretrained import save_pretrained
-    from genzoo.evaluation import training_evaluator
+    from genzoo.evaluation.during_training import training_evaluator
 
     torch.manual_seed(0)
     model = genzoo.create_model("dcgan-mnist").eval()
@@ -155,6 +155,9 @@ def test_train_evaluates_every_k_steps_and_records_the_final_scores(evaluator, d
     assert final["step"] == 5
     cfg, card = _card_scores(run / "pretrained")
     assert cfg["fid"]["value"] == final["eval.fid"] == card["fid"]["value"] and cfg["kid"]["value"] == final["eval.kid"]
+    provenance = json.loads((run / "pretrained" / "config.json").read_text())["provenance"]
+    assert provenance["steps"] == 5 and provenance["data"]["name"] == "mnist" and provenance["command"]
+    assert "| Steps | 5 |" in (run / "pretrained" / "README.md").read_text()
 
     # `genzoo eval` under the same protocol measures the same number and replaces it in the card
     r = runner.invoke(cli, ["eval", str(run), "--data", "mnist", "--n", "100", "--metrics", "fid",

@@ -87,7 +87,7 @@ def test_resnet_cifar10_evaluator_learns_and_serves_as_extractor(cifar10_root, c
 
     from genzoo.cli import cli
     from genzoo.core.metrics.extractors.evaluator import evaluators_dir
-    from genzoo.evaluation import build_extractor
+    from genzoo.evaluation.evaluate import build_extractor
 
     result = CliRunner().invoke(cli, ["evaluator", "train", "cifar10", "--data-root", str(cifar10_root),
                                       "--steps", "30", "--batch-size", "32"])

@@ -20,13 +20,14 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
+from genzoo.core.data.imageset import images_digest
 from genzoo.core.metrics.frechet import feature_stats, fid_from_features, frechet_distance
 from genzoo.core.metrics.inception_score import inception_score
 from genzoo.core.metrics.kid import kid
 from genzoo.core.metrics.pairwise import PairwiseRequest, RealSide, pairwise_metrics, real_side
 from genzoo.core.metrics.prdc import density_coverage, precision_recall
 from genzoo.core.metrics.protocol import Protocol, Score, comparable, differences, explain
-from genzoo.core.metrics.stats_cache import cached_real_stats, images_digest
+from genzoo.core.metrics.stats_cache import cached_real_stats
 
 REL = 1e-4
 

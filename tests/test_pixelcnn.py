@@ -3,12 +3,14 @@ MNIST, and the cropped sampler agreeing with the naive one."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 import torch
 
 import genzoo
+from genzoo.core.errors import ConfigError
 from genzoo.core.phases import Batch
 
 TINY = {"hidden": 6, "layers": 2, "first_kernel": 3, "kernel": 3}
@@ -152,6 +154,38 @@ def test_cropped_sampler_matches_naive(arch, channels):
     assert fast.unique().numel() > 10  # a random-init model samples many levels, not a constant image
     other = model.sample(3, generator=torch.Generator().manual_seed(6))
     assert not torch.equal(fast, other)
+
+
+def test_sampling_options_are_not_part_of_the_config(tmp_path):
+    """sampler and temperature change how one call samples; the config, and its config.json, stay as they were."""
+    model = tiny("gated", 1, 6, layers=1).eval()
+    saved = (model.save_pretrained(tmp_path / "a") / "config.json").read_text()
+    g = torch.Generator().manual_seed
+    default = model.sample(4, generator=g(5))
+    torch.testing.assert_close(default, model.sample(4, generator=g(5), sampler="naive", temperature="1"))
+    cold = model.sample(4, generator=g(5), temperature=1e-4)
+    assert not torch.equal(cold, default)
+    # a near-zero temperature is nearly the argmax: samples from different seeds agree almost everywhere
+    assert (cold != model.sample(4, generator=g(6), temperature=1e-4)).float().mean() < 0.1
+    assert not hasattr(model.config, "sampler")
+    assert (model.save_pretrained(tmp_path / "b") / "config.json").read_text() == saved
+    with pytest.raises(ConfigError, match="temperature=0.0 is not allowed: positive"):
+        model.sample(1, temperature=0)
+    with pytest.raises(ConfigError, match="sampler='fast' is not allowed"):
+        model.sample(1, sampler="fast")
+
+
+def test_folders_saved_with_a_config_sampler_still_load(tmp_path):
+    """Before sampling options, config.json carried "sampler"; both samplers draw the same images, so it is dropped."""
+    model = tiny("pixelcnn", 1, 5, layers=1).eval()
+    path = model.save_pretrained(tmp_path / "old") / "config.json"
+    info = json.loads(path.read_text())
+    info["config"]["sampler"] = "naive"
+    path.write_text(json.dumps(info))
+    loaded = genzoo.create_model(str(tmp_path / "old"))
+    assert not hasattr(loaded.config, "sampler") and loaded.config == model.config
+    g = torch.Generator().manual_seed
+    assert torch.equal(loaded.sample(2, generator=g(0)), model.sample(2, generator=g(0)))
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("site")
     pip_install_target(PLUGINS / "genzoo-toy", target)
     pip_install_target(PLUGINS / "genzoo-broken", target)
+    pip_install_target(PLUGINS / "genzoo-badcatalog", target)
     return target
 
 
@@ -75,6 +76,7 @@ def test_broken_plugins_are_reported_and_the_zoo_keeps_working(site: Path) -> No
     assert by_name["broken_import"]["distribution"] == "genzoo-broken"
     assert "broken on purpose" in by_name["broken_hook"]["errors"][0]
     assert by_name["toy"]["errors"] == [] and by_name["dcgan"]["errors"] == []
+    assert by_name["broken_builder"]["errors"] == []  # it breaks only when its model is built
     # what the failing hook registered before raising is rolled back
     assert "models" not in by_name["broken_hook"]["registered"]
 
@@ -94,7 +96,34 @@ def test_plugin_that_is_missing_is_named_when_loading_its_weights(site: Path, tm
     assert "genzoo-toy" in without.stderr and "Traceback" not in without.stderr
 
 
-def _throwaway_env(tmp_path: Path) -> Path:
+def test_a_builder_that_fails_to_import_names_its_plugin_and_distribution(site: Path, tmp_path: Path) -> None:
+    code = ("import genzoo\ntry:\n    genzoo.create_model('broken-builder')\n"
+            "except genzoo.GenzooError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(site)})
+    assert out.returncode == 0, out.stderr
+    assert "plugin 'broken_builder', distribution 'genzoo-broken'" in out.stdout
+    assert "genzoo_broken.needs_missing" in out.stdout and "genzoo_missing_dependency" in out.stdout
+    assert genzoo("info", "broken-builder", path=site).returncode == 0  # describing it needs no builder
+    built = genzoo("sample", "broken-builder", "--out", str(tmp_path / "x.png"), path=site)
+    assert built.returncode == 1 and "Traceback" not in built.stderr
+    assert "distribution 'genzoo-broken'" in built.stderr
+
+
+def test_a_broken_plugin_catalog_is_reported_and_the_zoo_keeps_working(site: Path) -> None:
+    plugins = genzoo("plugins", "--json", path=site)
+    assert plugins.returncode == 0, plugins.stderr
+    (error,) = {p["name"]: p for p in json.loads(plugins.stdout)}["badcatalog"]["errors"]
+    assert error.startswith("catalog failed: ") and "genzoo_badcatalog/zoo.toml" in error
+    assert "[models.dcgan-narrow] has unknown keys ['confg']" in error
+    listed = genzoo("list", "dcgan*", path=site)
+    assert listed.returncode == 0 and "dcgan-mnist" in listed.stdout and "dcgan-narrow" not in listed.stdout
+    assert "warning: plugin 'badcatalog' (distribution genzoo-badcatalog) is broken: catalog failed" in listed.stderr
+    suites = genzoo("bench", "list", path=site)
+    assert suites.returncode == 0 and "mnist-quick" in suites.stdout
+
+
+def throwaway_env(tmp_path: Path) -> Path:
     """A venv that sees this environment's packages but installs into its own prefix."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -105,7 +134,7 @@ def _throwaway_env(tmp_path: Path) -> Path:
 
 
 def test_install_and_uninstall_run_pip_in_the_running_environment(tmp_path: Path) -> None:
-    python = _throwaway_env(tmp_path)
+    python = throwaway_env(tmp_path)
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_DEPS": "1", "COLUMNS": "200"}
 
     def run(*args: str) -> subprocess.CompletedProcess:

@@ -64,3 +64,36 @@ def test_folders_never_unpickle(tmp_path: Path) -> None:
     with pytest.raises(GenzooError, match="not a readable safetensors file"):
         genzoo.create_model(str(tmp_path / "m"))
     assert not marker.exists()
+
+
+def test_a_model_built_from_its_class_saves_and_its_card_names_the_folder(tmp_path: Path) -> None:
+    """No preprocessing attached (meta.preprocessing None): config.json has no preprocessing key, and the
+    card's usage snippet loads the folder by its absolute path, never a placeholder."""
+    from genzoo.plugins.dcgan.config import DCGANConfig
+    from genzoo.plugins.dcgan.model import DCGAN
+
+    model = DCGAN(DCGANConfig(**SMALL))
+    assert model.meta.preprocessing is None
+    save_pretrained(model, tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert "preprocessing" not in config and "provenance" not in config and config["config"]["g_width"] == 8
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert f"genzoo.create_model({json.dumps(str((tmp_path / 'm').resolve()))})" in card
+    assert "PATH_OR_HUB_ID" not in card and "pretrained=True" not in card and "## How it was made" not in card
+
+
+def test_folders_from_before_provenance_still_load(tmp_path: Path) -> None:
+    """A folder whose config.json predates provenance, preprocessing, data and tags (and whose card had
+    the placeholder snippet) loads, with the registered preprocessing and empty provenance."""
+    model = genzoo.create_model("dcgan-mnist", **SMALL)
+    save_pretrained(model, tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    config = json.loads(path.read_text())
+    for key in ("preprocessing", "provenance", "data", "description", "tags", "eval_scores", "eval_results"):
+        config.pop(key, None)
+    path.write_text(json.dumps(config))
+    (tmp_path / "old" / "README.md").write_text('model = genzoo.create_model("PATH_OR_HUB_ID", pretrained=True)\n')
+    loaded = genzoo.create_model(str(tmp_path / "old"))
+    assert loaded.meta.provenance == {} and loaded.preprocessing == model.preprocessing
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)

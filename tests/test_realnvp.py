@@ -34,7 +34,7 @@ def test_mnist_variant_shapes_losses_and_samples(data_root) -> None:
         s = model.sample(3, generator=torch.Generator().manual_seed(0))
         again = model.sample(3, generator=torch.Generator().manual_seed(0), temperature=0.7)
     assert s.shape == (3, 1, 28, 28) and s.min() >= -1 and s.max() <= 1
-    torch.testing.assert_close(s, again)  # config.temperature (0.7) is the default
+    torch.testing.assert_close(s, again)  # 0.7 is the default of the sampling option
 
 
 def test_whole_model_inverts_and_its_density_is_the_change_of_variables(data_root) -> None:

@@ -198,6 +198,9 @@ def test_periodic_evaluation_is_logged_and_can_stop_training(tmp_path: Path) -> 
     assert seen == [False] * 5  # evaluated in eval mode; the step-10 evaluation is the final one, not redone
     assert result.scores == [Score("fid", 4.1, Protocol("fid", n_fake=7))] and result.logs["eval.fid"] == 4.1
     assert [e["eval.fid"] for e in _logs(tmp_path) if "eval.fid" in e] == [5.0, 4.0, 4.5, 4.2, 4.1]
+    config = json.loads((tmp_path / "pretrained" / "config.json").read_text())  # written once, with the scores
+    assert [s["value"] for s in config["eval_scores"]] == [4.1] and config["eval_results"][0]["results"]
+    assert (config["provenance"]["steps"], config["provenance"]["stopped"]) == (10, "early stop")
     with pytest.raises(GenzooError, match="no evaluator was given"):
         Trainer(Toy(), _loader(), TrainConfig(eval_every=2, device="cpu"), progress=False)
 
@@ -207,12 +210,21 @@ def test_the_final_weights_are_evaluated_once(tmp_path: Path, steps: int, evalua
     """A run whose last step is not an evaluation step is scored once more at the end; one whose last
     step is keeps that evaluation instead of sampling again."""
     trainer: Trainer
+    folder_existed: list[bool] = []
 
     def evaluate(model: ZooModel) -> list[Score]:
-        return [Score("fid", float(trainer.step), Protocol("fid"))]
+        folder_existed.append((tmp_path / "pretrained").exists())
+        return [Score("fid", float(trainer.step), Protocol("fid", real_data="digits", real_split="test"))]
 
     cfg = TrainConfig(steps=steps, log_every=5, eval_every=2, sample_every=0, checkpoint_every=0, device="cpu")
     trainer = Trainer(Toy(), _loader(), cfg, tmp_path, progress=False, evaluate=evaluate)
     result = trainer.fit()
     assert [e["step"] for e in _logs(tmp_path) if "eval.fid" in e] == evaluated_at
     assert [s.value for s in result.scores] == [steps] and result.logs["eval.fid"] == steps
+    # the pretrained folder is written after the final evaluation, once, with its scores
+    assert folder_existed == [False] * len(evaluated_at)
+    config = json.loads((tmp_path / "pretrained" / "config.json").read_text())
+    assert [s["value"] for s in config["eval_scores"]] == [steps]
+    assert config["eval_results"][0]["results"][0]["dataset"] == {"name": "digits", "type": "digits", "split": "test"}
+    assert config["provenance"]["steps"] == steps and "stopped" not in config["provenance"]
+    assert f'"value": {float(steps)}' in (tmp_path / "pretrained" / "README.md").read_text()

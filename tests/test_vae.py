@@ -44,7 +44,7 @@ def test_variants_and_capabilities():
     c = genzoo.create_model("vae-cifar10").config
     assert (c.image_size, c.channels, c.likelihood) == (32, 3, "gaussian")
     assert {"sample", "log_prob", "reconstruct", "encode"} <= m.capabilities
-    assert m.meta["preprocessing"]["normalize"] == "zero_one"
+    assert m.preprocessing.normalize == "zero_one"
     with pytest.raises(ConfigError, match="latent_dim"):
         genzoo.create_model("vae", latent_dim=0)
     with pytest.raises(ConfigError, match="arch"):
@@ -117,7 +117,7 @@ def test_iwae_bound_is_tighter_than_elbo(run, mnist_test):
 
 def test_save_load_round_trip(run, mnist_test):
     loaded = genzoo.create_model(str(run.run_dir))
-    assert loaded.config == run.model.config and loaded.meta["name"] == "vae-mlp-mnist"
+    assert loaded.config == run.model.config and loaded.meta.name == "vae-mlp-mnist"
     with torch.no_grad():
         assert torch.equal(loaded.reconstruct(mnist_test[:32]), run.model.eval().reconstruct(mnist_test[:32]))
         g = (torch.Generator().manual_seed(3), torch.Generator().manual_seed(3))

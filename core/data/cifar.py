@@ -20,6 +20,7 @@ import torch
 from genzoo.core.errors import DataError, did_you_mean
 
 from .download import download_file
+from .folder import load_folder
 from .imageset import ImageSet
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -123,7 +124,6 @@ def load_cifar10(root: Path | str, split: str = "train", download: bool = False)
             return load_cifar10_binary(directory, split)
     image_folder = root / "cifar10" / split
     if image_folder.is_dir():
-        from .folder import load_folder
 
         images = load_folder(image_folder, image_size=32, channels=3)
         images.name = "cifar10"

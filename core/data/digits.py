@@ -25,6 +25,7 @@ def load_digits(root: Path | str | None = None, split: str = "train", download: 
     if split not in SPLITS:
         hint = did_you_mean(split, SPLITS)
         raise DataError(f"unknown split {split!r} for digits; expected train or test.{hint}")
+    # Deferred: scikit-learn is slow to import and only this data set needs it.
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()

@@ -8,6 +8,7 @@ and augmentation happen later, per batch (genzoo.core.data.transforms).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,13 @@ from genzoo.core.errors import DataError
 
 if TYPE_CHECKING:
     from .clean import CleanReport
+
+
+def images_digest(images: torch.Tensor) -> str:
+    """sha256 of uint8 images (shape included): what caches and model cards trust instead of names."""
+    h = hashlib.sha256(f"{tuple(images.shape)} {images.dtype}".encode())
+    h.update(images.contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()
 
 
 def _check_images(images: torch.Tensor, what: str) -> torch.Tensor:
@@ -76,6 +84,12 @@ class ImageSet:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def content_hash(self) -> str:
+        """sha256 of the pixels (both domains where there are two): which data, whatever it is called."""
+        digest = images_digest(self.images)
+        return digest if self.images_b is None else hashlib.sha256(
+            f"{digest} {images_digest(self.images_b)}".encode()).hexdigest()
 
     def subset(self, n: int) -> ImageSet:
         """The first ``n`` images (and first ``n`` of the B domain): a quick, deterministic sample."""

@@ -17,7 +17,9 @@ from typing import Any
 import torch
 
 from genzoo.core.errors import CapabilityError, GenzooError
+from genzoo.core.image_quality import mean_finite, psnr, ssim
 
+from ..data.imageset import images_digest
 from .extractors.base import FeatureExtractor, extract
 from .frechet import GaussianStats, feature_stats, frechet_distance
 from .inception_score import inception_score
@@ -25,7 +27,7 @@ from .kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS
 from .pairwise import PairwiseRequest, PairwiseResult, RealSide, pairwise_metrics, real_side, real_side_key
 from .prdc import DC_K, PR_K
 from .protocol import Protocol, Score
-from .stats_cache import RealStats, cached_real_stats, cached_tensors, images_digest
+from .stats_cache import RealStats, cached_real_stats, cached_tensors
 
 
 @dataclass
@@ -197,7 +199,6 @@ def _pair_protocol(ctx: EvalContext, metric: str, n: int, **params: Any) -> Prot
 
 
 def compute_psnr(ctx: EvalContext) -> list[Score]:
-    from genzoo.core.image_quality import mean_finite, psnr
 
     ref, out = _pairs(ctx, "psnr")
     value = mean_finite(psnr(out.double(), ref.double(), data_range=255.0))
@@ -205,7 +206,6 @@ def compute_psnr(ctx: EvalContext) -> list[Score]:
 
 
 def compute_ssim(ctx: EvalContext) -> list[Score]:
-    from genzoo.core.image_quality import ssim
 
     ref, out = _pairs(ctx, "ssim")
     value = float(ssim(out.double(), ref.double(), data_range=255.0).mean())
@@ -228,5 +228,5 @@ def compute_bpd(ctx: EvalContext) -> list[Score]:
     value = -total / (n * dims * math.log(2))
     proto = Protocol(metric="bpd", real_data=ctx.real_data, real_split=ctx.real_split, n_real=n,
                      seed=ctx.options.seed, input_size=int(x.shape[-1])).with_params(
-                         discrete_levels=model.likelihood_levels, model=model.meta.get("name", ""))
+                         discrete_levels=model.likelihood_levels, model=model.meta.name)
     return [Score("bpd", value, proto)]

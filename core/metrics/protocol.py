@@ -10,6 +10,7 @@ exactly which fields disagree before two scores are ranked together.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,3 +101,13 @@ def explain(a: Protocol | Score, b: Protocol | Score) -> str:
         else:
             parts.append(f"{name}: {pa[name]!r} vs {pb[name]!r}")
     return "; ".join(parts)
+
+
+def model_index(scores: Iterable[Score], *, data: str, split: str, name: str) -> list[dict[str, Any]]:
+    """Hugging Face ``model-index`` entries for ``scores`` measured against ``data``'s ``split``:
+    each metric with its protocol in ``args``, so a card says how every number was made."""
+    return [{"name": name, "results": [{
+        "task": {"type": "unconditional-image-generation"},
+        "dataset": {"name": data, "type": data, "split": split},
+        "metrics": [{"type": s.name, "value": s.value, "args": s.protocol.to_dict()} for s in scores],
+    }]}]

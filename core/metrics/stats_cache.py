@@ -35,13 +35,6 @@ def default_stats_dir() -> Path:
     return (Path(base).expanduser() if base else Path.home() / ".cache" / "genzoo") / "metrics" / "stats"
 
 
-def images_digest(images: torch.Tensor) -> str:
-    """sha256 of uint8 images (shape included): what the cache key trusts instead of names."""
-    h = hashlib.sha256(f"{tuple(images.shape)} {images.dtype}".encode())
-    h.update(images.contiguous().cpu().numpy().tobytes())
-    return h.hexdigest()
-
-
 @dataclass
 class RealStats:
     features: torch.Tensor

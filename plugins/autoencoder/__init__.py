@@ -9,7 +9,7 @@ def register_models(register):
         name="autoencoder",
         family="autoencoder",
         config="genzoo.plugins.autoencoder.config:AutoencoderConfig",
-        builder="genzoo.plugins.autoencoder.model:build",
+        builder="genzoo.plugins.autoencoder.model:Autoencoder",
         capabilities=("reconstruct", "encode"),
         preprocessing=Preprocessing(normalize="zero_one"),
         recipe={"batch_size": 128, "steps": 3000},

@@ -58,7 +58,3 @@ class Autoencoder(ZooModel):
 
     def phases(self) -> list[Phase]:
         return [Phase("ae", [self], self.loss, Optim(lr=self.config.lr, betas=(0.9, 0.999)))]
-
-
-def build(config: AutoencoderConfig) -> Autoencoder:
-    return Autoencoder(config)

@@ -9,7 +9,7 @@ def register_models(register):
         name="cgan",
         family="cgan",
         config="genzoo.plugins.cgan.config:CGANConfig",
-        builder="genzoo.plugins.cgan.model:build",
+        builder="genzoo.plugins.cgan.model:CGAN",
         capabilities=("sample", "conditional"),
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 64, "steps": 3000, "ema_decay": 0.999},

@@ -6,22 +6,24 @@ extra constant input channels, the original recipe; "projection" (Miyato & Koyam
 keeps DCGAN's unconditional head psi(phi(x)) and adds <embed(y), phi(x)>, which is what
 an optimal discriminator looks like when log p(y|x) is log-linear in the features.
 
-Two terms make the default recipe follow its labels in a short run (bench/cgan_adherence.py):
+Two terms make the default recipe follow its labels in a short run (measured by
+bench/cgan_adherence.py; results in bench/RESULTS.md, "cGAN class adherence"):
 
 - A class loss (``aux_weight``). With the adversarial loss alone, D separates real from fake
   by image quality long before the class term matters, so <embed(y), phi(x)> gets almost no
-  gradient and G almost no class signal: after 400 steps the zoo's LeNet read 10-40% of the
-  digits as their label, i.e. near chance. Reading the projection terms of all classes as
-  logits, D is also trained as a classifier on real images (cross-entropy) and G is pushed
-  to have its fakes classified as their label, as in AC-GAN (Odena et al. 2017); the same
-  embedding serves both, so the projection term is a class score from the first steps.
+  gradient and G almost no class signal: early samples ignore their labels. Reading the
+  projection terms of all classes as logits, D is also trained as a classifier on real images
+  (cross-entropy) and G is pushed to have its fakes classified as their label, as in AC-GAN
+  (Odena et al. 2017); the same embedding serves both, so the projection term is a class
+  score from the first steps.
 - A mode-seeking term (``ms_weight``, Mao et al. 2019). A conditional generator can satisfy
-  D with one image per class and ignore z: samples of one class were ~13% as far apart in
-  pixels as real digits of one class. G is penalised by the inverse of
-  |G(z1, y) - G(z2, y)| / |z1 - z2| over pairs sharing a label.
+  D with one image per class and ignore z (conditional mode collapse). G is penalised by the
+  inverse of |G(z1, y) - G(z2, y)| / |z1 - z2| over pairs sharing a label.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -101,8 +103,9 @@ class CGAN(ZooModel):
         return labels.to(self.device)
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:
         """``n`` images of the given classes; without labels, classes are drawn uniformly."""
+        self.sampling(options)  # no sampling options: refuse any, by name
         if labels is None:
             labels = self.random_labels(n, generator)
         labels = check_labels(labels, n, self.config.num_classes).to(self.device)
@@ -156,7 +159,3 @@ class CGAN(ZooModel):
             Phase("d", [self.discriminator], self.d_loss, Optim(lr=c.lr_d, betas=(c.beta1, c.beta2))),
             Phase("g", [self.generator], self.g_loss, Optim(lr=c.lr_g, betas=(c.beta1, c.beta2))),
         ]
-
-
-def build(config: CGANConfig) -> CGAN:
-    return CGAN(config)

@@ -14,7 +14,7 @@ def register_models(register):
         name="cyclegan",
         family="cyclegan",
         config="genzoo.plugins.cyclegan.config:CycleGANConfig",
-        builder="genzoo.plugins.cyclegan.model:build",
+        builder="genzoo.plugins.cyclegan.model:CycleGAN",
         capabilities=("translate",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 16, "steps": 4000, "log_every": 25, "sample_every": 0},

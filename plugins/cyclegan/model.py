@@ -211,7 +211,3 @@ class CycleGAN(ZooModel):
             Phase("g", [self.g_ab, self.g_ba], self.g_loss, optim),
             Phase("d", [self.d_a, self.d_b], self.d_loss, optim),
         ]
-
-
-def build(config: CycleGANConfig) -> CycleGAN:
-    return CycleGAN(config)

@@ -9,7 +9,7 @@ def register_models(register):
         name="dcgan",
         family="dcgan",
         config="genzoo.plugins.dcgan.config:DCGANConfig",
-        builder="genzoo.plugins.dcgan.model:build",
+        builder="genzoo.plugins.dcgan.model:DCGAN",
         capabilities=("sample",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 128, "steps": 3000, "ema_decay": 0.999},

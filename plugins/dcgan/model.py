@@ -14,7 +14,3 @@ class DCGAN(TwoPlayerGAN):
         self.generator = DCGANGenerator(config.latent_dim, config.image_size, config.channels, config.g_width)
         self.discriminator = DCGANDiscriminator(config.image_size, config.channels, config.d_width, norm="batch")
         init_dcgan_weights(self)
-
-
-def build(config: DCGANConfig) -> DCGAN:
-    return DCGAN(config)

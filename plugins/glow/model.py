@@ -25,7 +25,7 @@ from genzoo.core.flows import (
 )
 from genzoo.core.phases import Optim, Phase
 
-from .config import GlowConfig
+from .config import GlowConfig, GlowSampleOptions
 
 
 class ActNorm(nn.Module):
@@ -139,6 +139,8 @@ class Center(nn.Module):
 
 
 class Glow(FlowModel):
+    sample_options = GlowSampleOptions
+
     def __init__(self, config: GlowConfig) -> None:
         super().__init__(config)
         c = config
@@ -156,7 +158,3 @@ class Glow(FlowModel):
 
     def phases(self) -> list[Phase]:
         return [Phase("nll", [self.flow], self.nll, Optim(lr=self.config.lr, betas=(0.9, 0.999)))]
-
-
-def build(config: GlowConfig) -> Glow:
-    return Glow(config)

@@ -10,6 +10,7 @@ log-likelihood in nats with nothing to add, and the loss divided by ln 2 is bits
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +21,7 @@ from genzoo.core.model import ZooModel
 from genzoo.core.phases import Batch, Losses, Optim, Phase
 from genzoo.core.progress import Progress
 
-from .config import PixelCNNConfig
+from .config import PixelCNNConfig, PixelCNNSampleOptions
 from .masked import MaskedConv2d, down_shift
 
 LEVELS = 256
@@ -121,11 +122,12 @@ class GatedPixelCNNNet(nn.Module):
 
 class PixelCNN(ZooModel):
     capabilities = frozenset({"sample", "log_prob"})
+    sample_options = PixelCNNSampleOptions
 
     def __init__(self, config: PixelCNNConfig) -> None:
         super().__init__(config)
         c = config
-        if c.num_classes:
+        if c.num_classes:  # the registered conditional-pixelcnn says so too (tests/test_model_contract.py)
             self.capabilities = frozenset({"sample", "log_prob", "conditional"})
         self.net = GatedPixelCNNNet(c) if c.arch == "gated" else PixelCNNNet(c)
         self.head = nn.Sequential(
@@ -177,8 +179,9 @@ class PixelCNN(ZooModel):
 
     @torch.no_grad()
     def sample(self, n: int, *, labels: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               sampler: str | None = None, progress: bool | None = None) -> torch.Tensor:
-        """Draw n images one sub-pixel at a time; returns them in [-1, 1].
+               progress: bool | None = None, **options: Any) -> torch.Tensor:
+        """Draw n images one sub-pixel at a time; returns them in [-1, 1]. ``options`` are
+        PixelCNNSampleOptions: ``sampler`` ("cropped" or "naive") and ``temperature``.
 
         Why "cropped" is exact: an output at (i, j) depends only on inputs at most ``reach`` rows
         above and ``reach`` columns either side, and on nothing below row i. Running the network on
@@ -190,8 +193,8 @@ class PixelCNN(ZooModel):
         Both samplers draw all their uniforms up front and invert the CDF, so for the same seed
         they make the same images.
         """
-        c = self.config
-        sampler = sampler or c.sampler
+        c, opts = self.config, self.sampling(options)
+        naive = opts.sampler == "naive"
         labels = self._labels(labels, n)
         size, ch = c.image_size, c.channels
         x = torch.zeros(n, ch, size, size, device=self.device)
@@ -200,18 +203,14 @@ class PixelCNN(ZooModel):
         try:
             for i in range(size):
                 for j in range(size):
-                    top, bottom, left, right = (0, size, 0, size) if sampler == "naive" else self.window(i, j)
+                    top, bottom, left, right = (0, size, 0, size) if naive else self.window(i, j)
                     for k in range(ch):
                         window = x[:, :, top:bottom, left:right]
                         logits = self.logits(window, labels)[:, k, :, i - top, j - left]
-                        cdf = torch.softmax(logits.float(), dim=-1).cumsum(-1)
+                        cdf = torch.softmax(logits.float() / opts.temperature, dim=-1).cumsum(-1)
                         level = torch.searchsorted(cdf, u[:, k, i, j, None].contiguous())
                         x[:, k, i, j] = level.squeeze(1).clamp_(max=LEVELS - 1).float()
                 bar.update((i + 1) * size * ch)
         finally:
             bar.close()
         return x / 127.5 - 1.0
-
-
-def build(config: PixelCNNConfig) -> PixelCNN:
-    return PixelCNN(config)

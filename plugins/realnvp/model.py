@@ -27,7 +27,7 @@ from genzoo.core.flows import (
 )
 from genzoo.core.phases import Optim, Phase
 
-from .config import RealNVPConfig
+from .config import RealNVPConfig, RealNVPSampleOptions
 
 
 def conv3x3(cin: int, cout: int) -> nn.Conv2d:
@@ -78,6 +78,8 @@ def channel_couplings(c: RealNVPConfig, channels: int, count: int) -> list[Affin
 
 
 class RealNVP(FlowModel):
+    sample_options = RealNVPSampleOptions
+
     def __init__(self, config: RealNVPConfig) -> None:
         super().__init__(config)
         c = config
@@ -99,7 +101,3 @@ class RealNVP(FlowModel):
         c = self.config
         return [Phase("nll", [self.flow], self.nll,
                       Optim(lr=c.lr, betas=(0.9, 0.999), weight_decay=c.weight_decay))]
-
-
-def build(config: RealNVPConfig) -> RealNVP:
-    return RealNVP(config)

@@ -9,7 +9,7 @@ def register_models(register):
         name="vae",
         family="vae",
         config="genzoo.plugins.vae.config:VAEConfig",
-        builder="genzoo.plugins.vae.model:build",
+        builder="genzoo.plugins.vae.model:VAE",
         capabilities=("sample", "log_prob", "reconstruct", "encode"),
         preprocessing=Preprocessing(normalize="zero_one"),
         recipe={"batch_size": 128, "steps": 5000, "sample_every": 1000},

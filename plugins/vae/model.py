@@ -20,6 +20,7 @@ The Gaussian decoder integrates its density over each 8-bit pixel's bin of width
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -161,8 +162,9 @@ class VAE(ZooModel):
 
     # -- pictures ----------------------------------------------------------------------------
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:
         """Decoder means at z ~ N(0, I), in [-1, 1] (the zoo's sample range)."""
+        self.sampling(options)  # no sampling options: refuse any, by name
         z = torch.randn(n, self.config.latent_dim, generator=generator,
                         device=generator.device if generator is not None else self.device).to(self.device)
         return self.decode(z) * 2 - 1
@@ -195,7 +197,3 @@ class VAE(ZooModel):
         z1 = v.repeat(grid)
         z2 = v.flip(0).repeat_interleave(grid)
         return self.decode(torch.stack([z1, z2], 1)) * 2 - 1
-
-
-def build(config: VAEConfig) -> VAE:
-    return VAE(config)

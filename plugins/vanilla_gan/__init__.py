@@ -9,7 +9,7 @@ def register_models(register):
         name="vanilla-gan",
         family="vanilla_gan",
         config="genzoo.plugins.vanilla_gan.config:VanillaGANConfig",
-        builder="genzoo.plugins.vanilla_gan.model:build",
+        builder="genzoo.plugins.vanilla_gan.model:VanillaGAN",
         capabilities=("sample",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999},

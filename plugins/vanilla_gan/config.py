@@ -16,8 +16,8 @@ class VanillaGANConfig:
     g_hidden: tuple[int, ...] = option((256, 512, 1024), "Generator hidden layer widths, from z upwards.")
     g_norm: Literal["batch", "none"] = option(
         "none", "Normalisation after each generator hidden layer but the first: batch (BatchNorm1d, as in "
-                "PyTorch-GAN's gan.py) or none. The zoo's vanilla-gan-* variants set batch: without it the MLP "
-                "generator was ~2x worse in FID at 800 steps, with grey backgrounds (bench/RESULTS.md). The "
+                "PyTorch-GAN's gan.py) or none. The zoo's vanilla-gan-* variants set batch: it keeps every hidden "
+                "layer's activations in range, so the generator learns sooner to push backgrounds to -1. The "
                 "default stays none so that folders saved before the option existed load as they were trained.")
     d_hidden: tuple[int, ...] = option((1024, 512, 256), "Discriminator hidden widths, from the pixels down.")
     dropout: float = option(0.3, "Dropout after each discriminator hidden layer (0 = off); slows D down.")

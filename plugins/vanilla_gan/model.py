@@ -6,9 +6,9 @@ which is why it needs more steps than DCGAN and why its samples stay speckled. T
 alternates one discriminator and one generator step with the non-saturating loss.
 
 With ``g_norm="batch"`` (the zoo's vanilla-gan-* variants) the generator batch-normalises its
-hidden layers but the first, as PyTorch-GAN's gan.py does: bench/reference.py measured the plain
-MLP generator at about twice that reference's FID at the same steps, with grey backgrounds it
-had not yet learnt to push to -1.
+hidden layers but the first, as PyTorch-GAN's gan.py does: without it the plain MLP generator
+is slow to learn saturated outputs and draws grey backgrounds it has not yet pushed to -1
+(the comparison with that reference is in bench/RESULTS.md, bench/reference.py).
 """
 
 from __future__ import annotations
@@ -70,7 +70,3 @@ class VanillaGAN(TwoPlayerGAN):
         shape = (config.channels, config.image_size, config.image_size)
         self.generator = MLPGenerator(config.latent_dim, config.g_hidden, shape, config.g_norm == "batch")
         self.discriminator = MLPDiscriminator(config.d_hidden, shape, config.dropout)
-
-
-def build(config: VanillaGANConfig) -> VanillaGAN:
-    return VanillaGAN(config)

@@ -9,7 +9,7 @@ def register_models(register):
         name="wgan-gp",
         family="wgan_gp",
         config="genzoo.plugins.wgan_gp.config:WGANGPConfig",
-        builder="genzoo.plugins.wgan_gp.model:build",
+        builder="genzoo.plugins.wgan_gp.model:WGANGP",
         capabilities=("sample",),
         preprocessing=Preprocessing(normalize="minus_one_one"),
         recipe={"batch_size": 64, "steps": 5000, "ema_decay": 0.999},

@@ -10,6 +10,8 @@ a nearly optimal critic; Adam without momentum, as in the paper.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from genzoo.core.gan import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
@@ -35,7 +37,8 @@ class WGANGP(ZooModel):
         return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:
+        self.sampling(options)  # no sampling options: refuse any, by name
         return self.generator(self.noise(n, generator))
 
     def critic_loss(self, batch: Batch) -> Losses:
@@ -61,7 +64,3 @@ class WGANGP(ZooModel):
             Phase("d", [self.critic], self.critic_loss, Optim(lr=c.lr_d, betas=betas), repeats=c.n_critic),
             Phase("g", [self.generator], self.g_loss, Optim(lr=c.lr_g, betas=betas)),
         ]
-
-
-def build(config: WGANGPConfig) -> WGANGP:
-    return WGANGP(config)

@@ -6,7 +6,13 @@ benchmark picks up where it stopped and a finished cell is never recomputed. Rep
 written from the cells' result files alone: terminal table, results.json/csv/md and a
 self-contained report.html.
 
-Importing this package imports no torch; ``run_suite`` does when it runs cells.
+    suite     suites from the catalog, and what each metric needs and scores
+    cells     cell keys and folders            runner    running the cells
+    report    summary, ranking, text tables    html      report.html
+    publish   writing every report file        compare   ``genzoo bench compare``
+
+Importing this package imports torch and the training, model and evaluation layers; only
+``genzoo bench`` imports it, once its arguments are parsed, so ``genzoo list`` stays fast.
 """
 
 from .compare import compare_results

@@ -4,9 +4,10 @@ A cell's key is the sha256 of everything that decides its numbers: the model nam
 resolved config, training recipe and preprocessing, the versions of the code that trains it
 (genzoo's and its plugin distribution's), the data, the budget, the seed and the evaluation
 protocol (with the extractor's weight digest). Changing any of them makes a new cell;
-changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ and is
-finished exactly when its result.json exists: that file is written atomically as the last
-step, so a cell killed half-way has none and is wiped and redone on the next run.
+changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ (with its training
+run, a genzoo.core.rundir run dir, in OUT/cells/KEY/run) and is finished exactly when its
+result.json exists: that file is written atomically as the last step, so a cell killed
+half-way has none and is wiped and redone on the next run.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genzoo.core import version
+from genzoo.core.atomic import atomic_write_text
+from genzoo.core.config import to_dict
 from genzoo.core.errors import ConfigError, GenzooError
+from genzoo.core.rundir import RunDir
 
+from ..hub import is_location
+from ..zoo import get_zoo
 from .suite import Suite, SuiteModel
 
 CELL_FILE, RESULT_FILE, ERROR_FILE = "cell.json", "result.json", "error.json"
+RUN_DIR = "run"  # the training run of a cell with a training budget (genzoo.core.rundir's layout)
 KEY_CHARS = 16  # folder names; the full digest is kept in cell.json
 
 
@@ -43,6 +51,11 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.model.label, "seed": self.seed, "model": self.model.to_dict(),
                 "identity": self.identity}
+
+
+def cell_run(cell_dir: Path) -> RunDir:
+    """The training run inside a cell's folder (``OUT/cells/KEY/run``)."""
+    return RunDir(Path(cell_dir) / RUN_DIR)
 
 
 def cell_key(identity: dict[str, Any]) -> str:
@@ -75,11 +88,6 @@ def resolved_model(model: SuiteModel, suite: Suite, seed: int) -> dict[str, Any]
 
     Hub locations are identified by the location itself (a pinned @revision pins the weights).
     """
-    from genzoo.core.config import to_dict
-    from genzoo.hub import is_location
-
-    from ..registry import get_zoo
-
     if is_location(model.model):
         return {"location": model.model, "config": model.config}
     entry = get_zoo().model(model.model)
@@ -104,11 +112,7 @@ def code_versions(plugin: str) -> dict[str, str]:
     (An editable install keeps its version across edits: there, delete OUT/cells after
     changing training code.)
     """
-    from genzoo.core.version import __version__
-
-    from ..registry import get_zoo
-
-    versions = {"genzoo": __version__}
+    versions = {"genzoo": version.__version__}  # looked up at each call (a test patches it)
     info = get_zoo().plugins.get(plugin)
     if info is not None and info.distribution not in ("", "genzoo"):
         versions[info.distribution] = info.version
@@ -160,8 +164,6 @@ def prepare(cell: Cell, out: Path) -> Path:
 
 
 def write_result(cell_dir: Path, result: dict[str, Any]) -> Path:
-    from genzoo.core.atomic import atomic_write_text
-
     atomic_write_text(cell_dir / RESULT_FILE, json.dumps(result, indent=2, default=str) + "\n")
     return cell_dir / RESULT_FILE
 

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 from genzoo.core.errors import GenzooError
 from genzoo.core.metrics.protocol import SOFT_FIELDS, Protocol, differences, explain
 
@@ -79,8 +81,6 @@ def compare_results(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare_table(diff: dict[str, Any], a_name: str, b_name: str) -> Any:
-    from rich.table import Table
-
     table = Table("model", "score", f"A ({a_name})", f"B ({b_name})", "Δ (B − A)", "", header_style="bold",
                   title="benchmark comparison", title_justify="left")
     for r in diff["rows"]:

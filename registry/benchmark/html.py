@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import io
-import json
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from genzoo.core.atomic import atomic_write_text
 
+from .cells import cell_run
 from .report import best_labels, fmt, header, protocol_lines, table_rows
 
 MAX_GRID_PX = 256
@@ -45,10 +48,11 @@ window.addEventListener('load', function () {
 
 
 def _plt() -> Any:
+    # Deferred: only drawing a plot needs matplotlib (slow to import), and Agg must be chosen before pyplot loads.
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after use(): the backend is fixed when pyplot loads
 
     return plt
 
@@ -108,26 +112,13 @@ def _scatter(summary: dict[str, Any]) -> str | None:
     return _png(fig)
 
 
-def _read_log(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    try:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    except OSError:
-        pass
-    return rows
-
-
 def _curves(out: Path, summary: dict[str, Any], label: str, prefix: str) -> str | None:
     """One panel per logged key (losses, or eval.* scores), one line per seed."""
     series: dict[str, dict[int, tuple[list[float], list[float]]]] = {}
     for c in summary["cells"]:
         if c["label"] != label or c["status"] != "ok" or not c.get("losses"):
             continue
-        for row in _read_log(out / c["dir"] / c["losses"]):
+        for row in cell_run(out / c["dir"]).read_logs():
             for k, v in row.items():
                 wanted = k.startswith("eval.") if prefix == "eval." else k.endswith("loss")
                 if wanted and isinstance(v, (int, float)):
@@ -152,8 +143,6 @@ def _curves(out: Path, summary: dict[str, Any], label: str, prefix: str) -> str 
 
 
 def _grid(out: Path, summary: dict[str, Any], label: str) -> str | None:
-    from PIL import Image
-
     for c in summary["cells"]:
         if c["label"] == label and c["status"] == "ok" and c.get("grid"):
             path = out / c["dir"] / c["grid"]
@@ -197,11 +186,7 @@ def _cells_table(summary: dict[str, Any]) -> str:
 
 
 def _have_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def render(out: Path, summary: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
-"""From finished cells to a ranking: mean ± std over seeds, one protocol per column, every format.
+"""From finished cells to a ranking: mean ± std over seeds, one protocol per column, as text.
 
-The tables are built from the cells' result files only, so a report can be rewritten
-without running anything. A column holds numbers measured under one protocol: a cell whose
+The summary is built from the cells' result files only, so a report can be rewritten
+without running anything; this module renders it for the terminal, Markdown and CSV (html.py
+renders the page, publish.py writes every file). A column holds numbers measured under one protocol: a cell whose
 score was measured differently (another extractor, sample count, split, ...) shows
 "n/a (protocol differs: ...)" in that column rather than a number that only looks comparable.
 """
@@ -16,11 +17,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from genzoo.core.atomic import atomic_write_text
+from rich.markup import escape
+from rich.table import Table
+
 from genzoo.core.metrics.protocol import SOFT_FIELDS, Protocol, explain
 
+from ..zoo import get_zoo
 from .cells import Cell
-from .runner import score_names
+from .suite import Budget, score_names
 
 FORMAT = "genzoo-bench/1"
 
@@ -29,8 +33,6 @@ FORMAT = "genzoo-bench/1"
 
 
 def _direction(metric: str) -> bool:
-    from ..registry import get_zoo
-
     spec = get_zoo().metrics.get(metric)
     return bool(spec.higher_is_better) if spec else False
 
@@ -120,8 +122,6 @@ def summarize(cells: list[Cell], done: dict[str, dict[str, Any]], failed: dict[s
 
 
 def _budget_text(budget: dict[str, Any]) -> str:
-    from .suite import Budget
-
     return Budget(budget["kind"], budget["value"]).describe()
 
 
@@ -185,9 +185,6 @@ def table_rows(summary: dict[str, Any], width: int = 0) -> tuple[list[str], list
 
 
 def terminal_table(summary: dict[str, Any]) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
-
     suite = summary["suite"]
     p = suite["protocol"]
     title = escape(f"{suite['name']}: {p['data']} [{p['split']}], n={p['n']}, features {p['features']}")
@@ -247,15 +244,3 @@ def csv_text(summary: dict[str, Any]) -> str:
         w.writerow(row)
     return buf.getvalue()
 
-
-def write_reports(out: Path, cells: list[Cell], done: dict[str, dict[str, Any]], failed: dict[str, dict[str, Any]],
-                  meta: dict[str, Any]) -> dict[str, Any]:
-    """results.json, results.csv, results.md and report.html in ``out``; returns the summary."""
-    from .html import write_html
-
-    summary = summarize(cells, done, failed, meta, out)
-    atomic_write_text(out / "results.json", json.dumps(summary, indent=2, default=str) + "\n")
-    atomic_write_text(out / "results.csv", csv_text(summary))
-    atomic_write_text(out / "results.md", markdown(summary))
-    write_html(out, summary)
-    return summary

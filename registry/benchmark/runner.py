@@ -9,6 +9,8 @@ recorded (error.json) and retried on the next run; it never stops the others.
 from __future__ import annotations
 
 import contextlib
+import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -16,27 +18,33 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from genzoo.core.errors import ConfigError, GenzooError
+from genzoo.core.images import save_grid
+from genzoo.core.metrics.extractors.evaluator import CONFIG as EVALUATOR_CONFIG
+from genzoo.core.metrics.extractors.evaluator import EVALUATORS, evaluators_dir
+from genzoo.core.rundir import RunDir
+from genzoo.core.version import __version__
 
-from .cells import Cell, finished, last_error, plan, prepare, train_overrides, write_error, write_result
-from .suite import EvalProtocol, Suite
+from ..evaluation.evaluate import evaluate
+from ..evaluation.evaluators import train_evaluator_for
+from ..hub import is_location
+from ..models.build import create_model
+from ..training.train import train
+from ..zoo import get_zoo
+from .cells import Cell, cell_run, finished, last_error, plan, prepare, train_overrides, write_error, write_result
+from .publish import write_reports
+from .suite import NEEDS, WHY, EvalProtocol, Suite, score_names
 
-# which capability each built-in metric needs, and the scores it produces
-NEEDS = {"fid": "sample", "kid": "sample", "pr": "sample", "dc": "sample", "is": "sample",
-         "psnr": "reconstruct", "ssim": "reconstruct", "bpd": "log_prob"}
-SCORES = {"pr": ("precision", "recall", "f1"), "dc": ("density", "coverage")}
-WHY = {"sample": "cannot sample", "reconstruct": "cannot reconstruct", "log_prob": "has no likelihood"}
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                "NUMEXPR_NUM_THREADS")
 GRID_IMAGES = 64
-
-
-def score_names(metric: str) -> tuple[str, ...]:
-    return SCORES.get(metric, (metric,))
 
 
 # -- the feature extractor, shared by every cell ------------------------------------------------
@@ -49,24 +57,18 @@ def extractor_identity(protocol: EvalProtocol, data_root: str | None, log: Calla
     train the same evaluator, and puts its digest in every cell key: retraining the
     evaluator makes new cells instead of mixing two evaluators in one table.
     """
-    import json
-
     if not set(protocol.metrics) & {"fid", "kid", "pr", "dc", "is"}:
         return {}
-    from genzoo.core.metrics.extractors.evaluator import EVALUATORS, evaluators_dir
-
     name = protocol.features
     folder = Path(protocol.features_weights or name).expanduser()
     zoo_names = {n: data for data, (_, n) in EVALUATORS.items()}
-    if not (folder / "config.json").is_file() and name in zoo_names:
+    if not (folder / EVALUATOR_CONFIG).is_file() and name in zoo_names:
         folder = evaluators_dir() / name
-        if not (folder / "config.json").is_file():
-            from genzoo.train_evaluator import train_evaluator_for
-
+        if not (folder / EVALUATOR_CONFIG).is_file():
             log(f"evaluator {name} is not trained yet: training it on {zoo_names[name]} once (cached in {folder})")
             train_evaluator_for(zoo_names[name], data_root=data_root, echo=log)
-    if (folder / "config.json").is_file():
-        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    if (folder / EVALUATOR_CONFIG).is_file():
+        cfg = json.loads((folder / EVALUATOR_CONFIG).read_text(encoding="utf-8"))
         return {"name": cfg.get("name", name), "weights_sha256": cfg.get("weights_sha256", ""),
                 "test_accuracy": cfg.get("test_accuracy")}
     weights = Path(protocol.features_weights).expanduser() if protocol.features_weights else None
@@ -80,10 +82,6 @@ def extractor_identity(protocol: EvalProtocol, data_root: str | None, log: Calla
 
 
 def _pretrained_source(model: str) -> str:
-    from genzoo.hub import is_location
-
-    from ..registry import get_zoo
-
     if is_location(model):
         return model
     entry = get_zoo().model(model)
@@ -94,10 +92,6 @@ def _pretrained_source(model: str) -> str:
 
 
 def _save_grid(model: Any, path: Path, seed: int) -> str:
-    import torch
-
-    from genzoo.core.images import save_grid
-
     if "sample" not in model.capabilities:
         return ""
     classes = getattr(model.config, "num_classes", 0)
@@ -116,8 +110,6 @@ def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol,
     (they share the generated images and features). If that fails, each is retried alone,
     so one metric's failure becomes its own "n/a (reason)" instead of sinking the rest.
     """
-    from genzoo.evaluation import evaluate
-
     na: dict[str, str] = {}
     todo = []
     for m in p.metrics:
@@ -171,23 +163,22 @@ def run_cell(cell: Cell, suite: Suite, out: str, data_root: str | None) -> dict[
 
 
 def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[str, Any]:
-    import genzoo
-
     m, t0 = cell.model, time.perf_counter()
     steps, stopped, losses = 0, "", ""
     if m.budget.kind == "pretrained":
         source = _pretrained_source(m.model)
         train_seconds = 0.0
     else:
+        run = cell_run(d)
         tr = train_overrides(m, suite, cell.seed)
-        result = genzoo.train(m.model, suite.protocol.data, out=d / "run", config=m.config, train=tr,
-                              preprocessing=m.preprocessing, data_root=data_root, progress=False)
-        train_seconds = loop_seconds(d / "run") or time.perf_counter() - t0
-        source, steps, stopped = str(d / "run"), result.step, result.stopped
-        losses = "run/metrics.jsonl" if (d / "run" / "metrics.jsonl").is_file() else ""
+        result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
+                       preprocessing=m.preprocessing, data_root=data_root, progress=False)
+        train_seconds = loop_seconds(run) or time.perf_counter() - t0
+        source, steps, stopped = str(run.path), result.step, result.stopped
+        losses = run.metrics.relative_to(d).as_posix() if run.metrics.is_file() else ""  # relative to the cell
         del result
-        shutil.rmtree(d / "run" / "checkpoints", ignore_errors=True)  # the cell restarts whole; keep the weights once
-    model = genzoo.create_model(source)
+        shutil.rmtree(run.checkpoint.parent, ignore_errors=True)  # the cell restarts whole; keep the weights once
+    model = create_model(source)
     capabilities = tuple(model.capabilities)
     params = int(sum(p.numel() for p in model.parameters()))
     grid = _save_grid(model, d / "grid.png", seed=cell.seed)
@@ -206,22 +197,19 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[
     return result
 
 
-def loop_seconds(run_dir: Path) -> float:
+def loop_seconds(run: RunDir) -> float:
     """Seconds spent in the training loop, from the trainer's log (steps x batch / images per second).
 
     This leaves out data loading, model building and saving, which do not grow with the
     budget, so the cost axis compares how fast each model trains, not how fast it starts.
+    0.0 when the run has no readable record or log (the caller then falls back to wall time).
     """
-    import json
-
     try:
-        batch = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["train"]["batch_size"]
-        lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-    except (OSError, KeyError, json.JSONDecodeError):
+        batch = run.read()["train"]["batch_size"]
+    except (GenzooError, OSError, KeyError, TypeError):
         return 0.0
     total, last = 0.0, 0
-    for line in lines:
-        row = json.loads(line)
+    for row in run.read_logs():
         if "images_per_s" in row and row.get("images_per_s", 0) > 0:
             total += (row["step"] - last) * batch / row["images_per_s"]
             last = row["step"]
@@ -229,8 +217,6 @@ def loop_seconds(run_dir: Path) -> float:
 
 
 def _threads() -> int:
-    import torch
-
     return torch.get_num_threads()
 
 
@@ -245,8 +231,6 @@ def _init_worker(threads: int) -> None:
     """In each spawned worker, before any work: its share of the cores, for every thread pool."""
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
-    import torch
-
     torch.set_num_threads(threads)
     with contextlib.suppress(RuntimeError):  # already set by an earlier parallel region; harmless
         torch.set_num_interop_threads(1)
@@ -254,9 +238,6 @@ def _init_worker(threads: int) -> None:
 
 def _run_parallel(todo: list[Cell], suite: Suite, out: Path, data_root: str | None, jobs: int,
                   report: Callable[[Cell, dict[str, Any]], None]) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     threads = max(1, (os.cpu_count() or 1) // jobs)
     saved = {v: os.environ.get(v) for v in THREAD_VARS}
     os.environ.update({v: str(threads) for v in THREAD_VARS})  # inherited by the spawned workers at start
@@ -279,8 +260,6 @@ def _run_parallel(todo: list[Cell], suite: Suite, out: Path, data_root: str | No
 
 
 def machine() -> dict[str, Any]:
-    import torch
-
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -297,10 +276,6 @@ def machine() -> dict[str, Any]:
 def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root: str | None = None,
               log: Callable[[str], Any] = print, command: str = "") -> dict[str, Any]:
     """Run every unfinished cell of ``suite`` into ``out`` and write the reports; return results.json's content."""
-    from genzoo.core.version import __version__
-
-    from . import report
-
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {jobs}).")
     out = Path(out)
@@ -336,4 +311,4 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     meta = {"suite": suite.to_dict(), "command": command or " ".join(["genzoo", *sys.argv[1:]]),
             "date": _now(), "machine": machine(), "genzoo_version": __version__, "jobs": jobs,
             "extractor": extractor}
-    return report.write_reports(out, cells, done, failed, meta)
+    return write_reports(out, cells, done, failed, meta)

@@ -33,6 +33,10 @@ from typing import Any
 
 from genzoo.core.errors import ConfigError, did_you_mean
 
+from ..evaluation.evaluate import default_extractor
+from ..hub import is_location
+from ..zoo import catalog, get_zoo
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -43,6 +47,17 @@ _SUITE_KEYS = {"description", "data", "split", "metrics", "features", "features_
 _MODEL_KEYS = {"model", "label", "config", "train", "preprocessing", "budget"}
 _EVAL_KEYS = {"seed": 2020, "kid_subsets": 100, "kid_subset_size": 1000, "batch_size": 200}
 _BUDGET_KINDS = ("steps", "epochs", "minutes")
+
+# which capability each built-in metric needs, the scores it produces, and why a model without it gets n/a
+NEEDS = {"fid": "sample", "kid": "sample", "pr": "sample", "dc": "sample", "is": "sample",
+         "psnr": "reconstruct", "ssim": "reconstruct", "bpd": "log_prob"}
+SCORES = {"pr": ("precision", "recall", "f1"), "dc": ("density", "coverage")}
+WHY = {"sample": "cannot sample", "reconstruct": "cannot reconstruct", "log_prob": "has no likelihood"}
+
+
+def score_names(metric: str) -> tuple[str, ...]:
+    """The score columns a metric fills: its own name, or several (pr: precision, recall, f1)."""
+    return SCORES.get(metric, (metric,))
 
 
 @dataclass(frozen=True)
@@ -140,8 +155,6 @@ class Suite:
 
 def _origins() -> dict[str, Path]:
     """Which catalog file each suite comes from (the last one defining it wins, as in the catalog)."""
-    from genzoo import catalog
-
     out: dict[str, Path] = {}
     for path in catalog.load().files:
         try:
@@ -154,8 +167,6 @@ def _origins() -> dict[str, Path]:
 
 
 def _raw_suites() -> dict[str, Any]:
-    from genzoo import catalog
-
     raw = catalog.load().raw.get("suites", {})
     return raw if isinstance(raw, dict) else {}
 
@@ -177,10 +188,6 @@ def load_suite(name: str) -> Suite:
 
 
 def parse_suite(name: str, table: Any, path: Path | str) -> Suite:
-    from genzoo.evaluation import default_extractor
-
-    from ..registry import get_zoo
-
     where = f"{path}: [suites.{name}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table.")
@@ -251,8 +258,6 @@ def _models(value: Any, where: str, default_budget: Budget | None, zoo: Any) -> 
         budget = parse_budget(body["budget"], f"{at}.budget") if "budget" in body else default_budget
         if budget is None:
             raise ConfigError(f"{at} has no budget; give the suite a budget = {{ steps = N }} or the model one.")
-        from genzoo.hub import is_location
-
         if is_location(model) and budget.kind != "pretrained":
             raise ConfigError(f"{at}: {model} is a hub location; its budget must be \"pretrained\".")
         tables = {k: _table(body, k, at) for k in ("config", "train", "preprocessing")}
@@ -268,8 +273,6 @@ def _models(value: Any, where: str, default_budget: Budget | None, zoo: Any) -> 
 
 
 def _check_model(model: str, where: str, zoo: Any) -> None:
-    from genzoo.hub import is_location
-
     if is_location(model) or model in zoo.models:
         return
     raise ConfigError(f"{where}: unknown model {model!r}.{did_you_mean(model, zoo.models)} "

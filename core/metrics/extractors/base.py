@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
 from genzoo.core.errors import GenzooError
@@ -98,13 +100,11 @@ def extract(extractor: FeatureExtractor, images: torch.Tensor, *, batch_size: in
 
 def load_state_file(path: str) -> dict[str, torch.Tensor]:
     """A state dict from .safetensors or a torch file loaded with weights_only=True (never pickle code)."""
-    from pathlib import Path
 
     p = Path(path).expanduser()
     if not p.is_file():
         raise GenzooError(f"weights file {p} does not exist.")
     if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
 
         return load_file(str(p))
     try:

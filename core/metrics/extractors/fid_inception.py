@@ -17,6 +17,8 @@ logits are the classifier without its bias (torch-fidelity's "logits_unbiased", 
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -188,7 +190,6 @@ def build_fid_inception(name: str = "fid-inception-v3", *, weights: str | None =
 
     No weights are downloaded: get pytorch-fid's file once (its release page) and point here.
     """
-    import os
 
     path = weights or os.environ.get("GENZOO_FID_INCEPTION_WEIGHTS")
     if not path:

@@ -11,6 +11,10 @@ borders of 28 x 28 digits.
 
 from __future__ import annotations
 
+import difflib
+
+import timm
+import timm.data
 import torch
 
 from genzoo.core.errors import GenzooError
@@ -23,7 +27,6 @@ class TimmBackbone(FeatureExtractor):
 
     def __init__(self, model: torch.nn.Module, name: str) -> None:
         super().__init__()
-        import timm.data
 
         self.model, self.name = model, name
         cfg = timm.data.resolve_data_config({}, model=model)
@@ -54,13 +57,8 @@ class TimmBackbone(FeatureExtractor):
 
 def build_timm(name: str, *, weights: str | None = None) -> TimmBackbone:
     """``name`` is "timm:ARCH"; ``weights`` a local file, else timm's pretrained loading."""
-    try:
-        import timm
-    except ImportError:
-        raise GenzooError("timm backbones need timm: pip install 'genzoo[timm]'.") from None
     arch = name.split(":", 1)[1] if ":" in name else name
     if not timm.is_model(arch):
-        import difflib
 
         close = difflib.get_close_matches(arch, timm.list_models(), n=3)
         raise GenzooError(f"timm has no model {arch!r}." + (f" Did you mean: {', '.join(close)}?" if close else ""))

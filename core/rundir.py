@@ -1,0 +1,123 @@
+"""The run directory: the one place that knows what a training run leaves on disk.
+
+    RUN/run.json                       everything needed to resume (model, config, recipe, data, command)
+    RUN/checkpoints/last.safetensors   model, EMA, optimiser and RNG state, counters
+    RUN/metrics.jsonl                  one JSON object per log interval or evaluation
+    RUN/samples/step-NNNNNNN.png       sample grids
+    RUN/pretrained/                    the finished weights (see genzoo.core.pretrained)
+
+The trainer, the Python API, the CLI, the hub and the benchmark all go through this
+object, so a file is named once and "a run dir or a pretrained folder -> the pretrained
+folder" is decided by one function, ``pretrained_folder``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write_text
+from .errors import GenzooError
+
+RUN_FILE = "run.json"
+CHECKPOINT = "checkpoints/last.safetensors"
+METRICS = "metrics.jsonl"
+SAMPLES = "samples"
+PRETRAINED = "pretrained"
+PRETRAINED_CONFIG = "config.json"  # the file that makes a folder a pretrained folder (core.pretrained.CONFIG)
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """A training run's folder; the files are properties, so no caller spells a name."""
+
+    path: Path
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def run_file(self) -> Path:
+        return self.path / RUN_FILE
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def samples(self) -> Path:
+        return self.path / SAMPLES
+
+    @property
+    def pretrained(self) -> Path:
+        return self.path / PRETRAINED
+
+    def grid(self, step: int) -> Path:
+        return self.samples / f"step-{step:07d}.png"
+
+    def is_run(self) -> bool:
+        return self.run_file.is_file()
+
+    def is_finished(self) -> bool:
+        return (self.pretrained / PRETRAINED_CONFIG).is_file()
+
+    def read(self) -> dict[str, Any]:
+        """run.json, with errors that say what the folder is and what to do."""
+        try:
+            record = json.loads(self.run_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise GenzooError(f"{self.path} is not a genzoo run (it has no {RUN_FILE}); "
+                              f"give the folder `genzoo train --out` wrote.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise GenzooError(f"{self.run_file} is not valid JSON ({exc}).") from None
+        if not isinstance(record, dict) or "model" not in record:
+            raise GenzooError(f"{self.run_file} has no 'model' field; it was not written by genzoo.")
+        return record
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.run_file, json.dumps(record, indent=2) + "\n")
+
+    def append_log(self, row: dict[str, Any]) -> None:
+        with open(self.metrics, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_logs(self) -> list[dict[str, Any]]:
+        """Every row of metrics.jsonl; a line cut short by a kill is skipped, not fatal."""
+        if not self.metrics.is_file():
+            return []
+        rows = []
+        for line in self.metrics.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
+
+
+def pretrained_folder(path: str | os.PathLike) -> Path:
+    """A run dir or a pretrained folder -> the pretrained folder; a clear error for anything else."""
+    folder = Path(path).expanduser()
+    run = RunDir(folder)
+    if run.is_run():
+        if not run.is_finished():
+            raise GenzooError(f"run {folder} has no {PRETRAINED}/ folder yet; finish it with "
+                              f"`genzoo train --resume {folder}`.")
+        return run.pretrained
+    if not (folder / PRETRAINED_CONFIG).is_file():
+        raise GenzooError(f"{folder} is not a pretrained folder (no {PRETRAINED_CONFIG}) and not a run dir "
+                          f"(no {RUN_FILE}); give the folder `genzoo train` or save_pretrained wrote.")
+    return folder
+
+
+def is_model_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a run dir or a pretrained folder (as opposed to, say, a folder of images)."""
+    folder = Path(path).expanduser()
+    return RunDir(folder).is_run() or (folder / PRETRAINED_CONFIG).is_file()

@@ -1,0 +1,122 @@
+"""``genzoo bench``: run a benchmark suite from zoo.toml, list suites, compare two results.
+
+``genzoo bench SUITE ...`` is short for ``genzoo bench run SUITE ...``: a first argument that
+is not a subcommand is taken as a suite name (so a suite cannot be called "run", "list" or
+"compare").
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from genzoo.core.errors import GenzooError
+
+
+def _console() -> Any:
+    con = Console()
+    if not con.is_terminal:  # logs and CI: do not squeeze the tables into 80 columns
+        con = Console(width=max(con.width, 200))
+    return con
+
+
+class _SuiteGroup(click.Group):
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[Any, ...]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().resolve_command(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "SUITE [OPTIONS] | run SUITE [OPTIONS] | list | compare A.json B.json")
+
+
+@click.group("bench", cls=_SuiteGroup)
+def command() -> None:
+    """Benchmark models against each other: `genzoo bench SUITE [--out DIR] [--models PAT] [--seeds N] [--jobs K]`.
+
+    Trains (or pulls) every model of a zoo.toml suite, scores all of them under one protocol
+    and writes results.json/csv/md and report.html. Run the same command again after an
+    interruption: finished cells are reused.
+    """
+
+
+@command.command("run")
+@click.argument("suite")
+@click.option("--out", default=None, help="Output folder (default bench-results/SUITE).")
+@click.option("--models", "models", default=None, help="Only models matching these fnmatch patterns (comma-separated).")
+@click.option("--seeds", type=int, default=None, help="Seeds per model: 0..N-1 (default: the suite's).")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Cells run in parallel worker processes.")
+@click.option("--data-root", default=None, help="Where named datasets live ($GENZOO_DATA, ~/.cache/genzoo/data).")
+def run(suite: str, out: str | None, models: str | None, seeds: int | None, jobs: int, data_root: str | None) -> None:
+    """Run SUITE (see `genzoo bench list`)."""
+    # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
+    from ..benchmark import load_suite, run_suite
+    from ..benchmark.report import terminal_table
+
+    con = _console()
+    s = load_suite(suite).select(models).with_seeds(seeds)
+    target = out or f"bench-results/{s.name}"
+    try:
+        summary = run_suite(s, target, jobs=jobs, data_root=data_root, log=lambda m: con.print(m, highlight=False),
+                            command=_command_line(suite, out, models, seeds, jobs, data_root))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; finished cells are kept in {target}/cells: run the same command to continue.",
+                   err=True)
+        sys.exit(130)
+    con.print(terminal_table(summary))
+    failed = [f"{m['label']} seed {f['seed']}" for m in summary["models"] for f in m["failed"]]
+    if failed:
+        con.print(f"[red]{len(failed)} cell(s) failed:[/] {', '.join(failed)}; run the command again to retry them.")
+    con.print(f"wrote {target}/results.json, results.csv, results.md, report.html")
+    if failed:
+        sys.exit(1)
+
+
+def _command_line(suite: str, out: str | None, models: str | None, seeds: int | None, jobs: int,
+                  data_root: str | None) -> str:
+    parts = ["genzoo", "bench", suite]
+    for flag, value in (("--out", out), ("--models", models), ("--seeds", seeds), ("--data-root", data_root)):
+        if value is not None:
+            parts += [flag, str(value)]
+    if jobs != 1:
+        parts += ["--jobs", str(jobs)]
+    return shlex.join(parts)
+
+
+@command.command("list")
+def list_cmd() -> None:
+    """List the suites declared in zoo.toml (and $GENZOO_CATALOG files)."""
+    # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
+    from ..benchmark import list_suites
+
+    suites = list_suites()
+    if not suites:
+        raise GenzooError("no benchmark suites are declared; add a [suites.NAME] table to zoo.toml.")
+    for name, description in suites.items():
+        click.echo(f"{name:24s} {description}")
+
+
+@command.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare(a: str, b: str, as_json: bool) -> None:
+    """Differences between two results.json files (B − A), flagging protocol changes and missing models."""
+    # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
+    from ..benchmark.compare import compare_results, compare_table, load_results
+
+    diff = compare_results(load_results(a), load_results(b))
+    if as_json:
+        click.echo(json.dumps(diff, indent=2))
+        return
+    con = _console()
+    con.print(compare_table(diff, a, b))
+    for flag in diff["flags"]:
+        con.print(f"[yellow]![/] {flag}", highlight=False)
+    if not diff["flags"]:
+        con.print("same suite, same protocols, same models.")

@@ -1,0 +1,50 @@
+"""``--set key=value`` routed to the model config, the trainer or the preprocessing, and the one
+rule for what a resumed run may change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genzoo.core.config import fields_of
+from genzoo.core.errors import ConfigError, GenzooError, did_you_mean
+from genzoo.core.preprocessing import Preprocessing
+from genzoo.core.recipe import TrainConfig
+
+from ..zoo import ModelEntry
+
+SECTIONS = {"model": "model", "train": "train", "preprocessing": "preprocessing", "pre": "preprocessing"}
+
+
+def split_overrides(entry: ModelEntry, assignments: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Route ``key=value`` pairs to the model config, trainer or preprocessing.
+
+    ``train.steps=10`` and ``model.latent_dim=64`` are explicit; a bare key goes to the model
+    config when it has that field, else to the trainer, else to preprocessing.
+    """
+    out: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "preprocessing": {}}
+    model_fields = fields_of(entry.config_class())
+    train_fields, pre_fields = fields_of(TrainConfig), fields_of(Preprocessing)
+    for key, value in assignments.items():
+        section, dot, field = key.partition(".")
+        if dot and section in SECTIONS:
+            out[SECTIONS[section]][field] = value
+        elif key in model_fields:
+            out["model"][key] = value
+        elif key in train_fields:
+            out["train"][key] = value
+        elif key in pre_fields:
+            out["preprocessing"][key] = value
+        else:
+            known = [*model_fields, *(f"train.{k}" for k in train_fields), *(f"preprocessing.{k}" for k in pre_fields)]
+            raise ConfigError(f"--set {key}: {entry.name} has no such field.{did_you_mean(key, known)} "
+                              f"See `genzoo info {entry.name}`.")
+    return out
+
+
+def check_resume_overrides(config: dict[str, Any] | None, preprocessing: dict[str, Any] | None) -> None:
+    """A resumed run continues the same model on the same data: only train.* fields may change."""
+    changed = sorted([*(config or {}), *(f"preprocessing.{k}" for k in preprocessing or {})])
+    if changed:
+        raise GenzooError(f"a resumed run can only change train.* fields; {', '.join(changed)} "
+                          f"{'is' if len(changed) == 1 else 'are'} fixed by the run (start a new run to change "
+                          f"{'it' if len(changed) == 1 else 'them'}).")

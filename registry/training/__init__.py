@@ -1,0 +1,1 @@
+"""Training a registered model on a data source with the shared trainer, and resuming a run."""

@@ -1,0 +1,138 @@
+"""``genzoo.train``: a registered model, a data source and a recipe -> a run dir with a trained model.
+
+The trainer (genzoo.core.trainer) owns the loop; this module decides what goes into it:
+the resolved config, recipe and preprocessing (or those a run dir recorded, on resume),
+the data, the evaluator for ``eval_every``, and what the run records about itself.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genzoo.core.config import from_dict, to_dict
+from genzoo.core.data.loader import BatchLoader
+from genzoo.core.device import pick_device
+from genzoo.core.errors import GenzooError
+from genzoo.core.preprocessing import Preprocessing
+from genzoo.core.recipe import TrainConfig
+from genzoo.core.rundir import RunDir
+from genzoo.core.trainer import Trainer, TrainResult
+from genzoo.core.version import __version__
+
+from ..evaluation.during_training import training_evaluator
+from ..models.build import build_model
+from ..models.overrides import check_resume_overrides
+from ..sources import load_data
+from ..zoo import get_zoo
+
+
+def train(
+    name: str | None = None,
+    data: str | None = None,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    out: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
+    config: dict[str, Any] | None = None,
+    train: dict[str, Any] | None = None,
+    preprocessing: dict[str, Any] | None = None,
+    data_root: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    eval_metrics: str = "fid",
+    eval_n: int = 2000,
+    eval_features: str | None = None,
+    command: str | None = None,
+) -> TrainResult:
+    """Train a registered model (or resume a run) and return a TrainResult.
+
+    A run dir holds run.json (everything needed to resume), checkpoints/, samples/,
+    metrics.jsonl and, at the end, pretrained/. With ``train={"eval_every": K}`` the model is
+    scored every K steps on ``eval_metrics`` (``eval_n`` samples against the data's test
+    split, ``eval_features`` extractor), logged as ``eval.<metric>`` and usable as
+    ``train.monitor`` for early stopping; the final weights' scores (``result.scores``) are
+    recorded with their protocols in pretrained/config.json and the model card, which are
+    written once, at the end, with those scores.
+
+    How the weights were made (the data's name, content hash and size, the steps actually
+    trained, batch size, seed, wall time, machine, genzoo and plugin versions and ``command``)
+    is the model's ``meta.provenance``, kept in pretrained/config.json under "provenance" and
+    shown in the card. ``command`` is the command line that reproduces the run (default: this
+    process's own); a resumed run keeps the one it started with and records its own as
+    "resumed_by".
+    """
+    train_overrides = dict(train or {})
+    if steps is not None:
+        train_overrides["steps"] = steps
+    if epochs is not None:
+        train_overrides["epochs"] = epochs
+    if resume is not None:
+        check_resume_overrides(config, preprocessing)
+        run_dir = RunDir(resume)
+        run = run_dir.read()
+        entry = get_zoo().model(run["model"])
+        model_cfg = from_dict(entry.config_class(), run["config"], where=f"{run_dir.run_file} config")
+        recipe = from_dict(TrainConfig, {**run["train"], **train_overrides}, where="train")
+        prep = from_dict(Preprocessing, run["preprocessing"], where=f"{run_dir.run_file} preprocessing")
+        source = run["data"]
+        data_root = data_root or run.get("data_root")
+        evaluation = run.get("eval", {})
+    else:
+        if name is None:
+            raise GenzooError("train needs a model name (or resume=RUN_DIR).")
+        entry = get_zoo().model(name)
+        model_cfg = entry.make_config(config)
+        recipe = entry.make_recipe(train_overrides)
+        prep = entry.make_preprocessing(preprocessing)
+        source = data or entry.data
+        evaluation = {"metrics": eval_metrics, "n": eval_n, "features": eval_features}
+        run_dir = RunDir(out if out else Path("runs") / entry.name)
+        if run_dir.is_run():
+            raise GenzooError(f"{run_dir.path} already holds a run; pass --resume {run_dir.path} to continue it, "
+                              f"or --out a new folder (nothing was overwritten).")
+    own_command = command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    command = (run.get("command") or own_command) if resume is not None else own_command
+    image_size, channels = getattr(model_cfg, "image_size", 0), getattr(model_cfg, "channels", 0)
+    images = load_data(source, image_size=image_size, channels=channels, resize=prep.resize, root=data_root)
+    torch.manual_seed(recipe.seed)
+    plugin = get_zoo().plugins.get(entry.plugin)
+    # the trainer adds the steps actually trained, the batch size and seed it used and the wall time
+    provenance = {
+        "data": {"name": source, "sha256": images.content_hash(), "images": len(images)},
+        "steps": recipe.steps if not recipe.epochs else None, "epochs": recipe.epochs or None,
+        "batch_size": recipe.batch_size, "seed": recipe.seed,
+        "machine": f"{platform.node() or 'unknown'} ({platform.machine()}, {os.cpu_count()} CPUs, "
+                   f"{pick_device(recipe.device)})",
+        "genzoo_version": __version__, "plugin_version": plugin.version if plugin is not None else "",
+        "command": command,
+        **({"resumed_by": own_command} if resume is not None and own_command != command else {}),
+    }
+    model = build_model(entry, model_cfg, prep, provenance=provenance)
+    model.meta.data = source
+    n_classes = len(images.classes)
+    labels = torch.arange(recipe.sample_grid) % n_classes if n_classes and "conditional" in model.capabilities else None
+    loader = BatchLoader(images, prep, recipe.batch_size, recipe.seed, pick_device(recipe.device))
+    evaluator = None
+    if recipe.eval_every:
+        evaluator = training_evaluator(source, metrics=evaluation.get("metrics", "fid"), n=evaluation.get("n", 2000),
+                                       features=evaluation.get("features"), data_root=data_root)
+    trainer = Trainer(model, loader, recipe, run_dir.path, progress=progress, sample_labels=labels,
+                      evaluate=evaluator)
+    if resume is not None:
+        trainer.resume()
+    else:
+        run_dir.write({
+            "model": entry.name, "family": entry.family, "plugin": entry.plugin, "data": source,
+            "data_root": str(Path(data_root).resolve()) if data_root else None,
+            "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
+            "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": __version__,
+            "command": command,
+        })
+    return trainer.fit()
