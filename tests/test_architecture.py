@@ -132,6 +132,17 @@ def test_core_imports_only_core() -> None:
     assert not bad, report(bad, "genzoo.core imports nothing else of genzoo")
 
 
+def test_no_two_modules_share_a_name() -> None:
+    """Outside the plugins (where every family has its config.py and model.py by design), a module's or
+    package's last name says what it holds, once: `evaluation` cannot be a package and a core module."""
+    names: dict[str, list[str]] = {}
+    for module in FILES:
+        if module != "genzoo" and not is_plugin(module) and not module.endswith("__main__"):
+            names.setdefault(module.rsplit(".", 1)[1], []).append(module)
+    shared = [f"{name}: {', '.join(sorted(mods))}" for name, mods in sorted(names.items()) if len(mods) > 1]
+    assert not shared, report(shared, "no two modules or packages share a name", "name(s)")
+
+
 def test_the_import_linter_contracts_cover_every_package() -> None:
     """The contracts CI runs name every subpackage, so none escapes them."""
     packages = sorted({".".join(m.split(".")[:2]) for m in FILES if m != "genzoo" and not is_plugin(m)})

@@ -1,7 +1,7 @@
 """The built-in metrics and feature extractors, registered as any third-party plugin would.
 
 Only names and "module:func" references live here (no torch import), so listing stays
-cheap. A metric's ``compute`` takes a genzoo.core.metrics.evaluation.EvalContext and returns
+cheap. A metric's ``compute`` takes a genzoo.core.metrics.context.EvalContext and returns
 protocol-stamped Scores; an extractor's ``builder`` takes (name, weights=PATH|None) and
 returns a genzoo.core.metrics.extractors.base.FeatureExtractor. A name ending in ':' is a
 prefix: ``timm:`` serves every ``timm:ARCH``.
@@ -9,7 +9,7 @@ prefix: ``timm:`` serves every ``timm:ARCH``.
 
 from genzoo import ExtractorSpec, MetricSpec, hookimpl
 
-_EVAL = "genzoo.core.metrics.evaluation"
+_EVAL = "genzoo.core.metrics.context"
 
 
 @hookimpl

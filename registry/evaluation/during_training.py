@@ -8,7 +8,7 @@ from typing import Any
 from genzoo.core.data.transforms import format_tensor
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError
-from genzoo.core.metrics.evaluation import EvalContext, EvalOptions
+from genzoo.core.metrics.context import EvalContext, EvalOptions
 from genzoo.core.metrics.protocol import Score
 
 from ..sources import load_data

@@ -22,7 +22,7 @@ from genzoo.core.atomic import atomic_write_text
 from genzoo.core.data.transforms import denormalize, format_tensor, normalize
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError, did_you_mean
-from genzoo.core.metrics.evaluation import EvalContext, EvalOptions
+from genzoo.core.metrics.context import EvalContext, EvalOptions
 from genzoo.core.metrics.extractors.evaluator import EVALUATORS, load_evaluator
 from genzoo.core.metrics.protocol import Score, model_index
 from genzoo.core.rundir import is_model_folder
