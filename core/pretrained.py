@@ -24,25 +24,17 @@ from .config import to_dict
 from .errors import GenzooError
 from .images import save_grid
 from .metrics.protocol import Score, model_index
-from .rundir import RunDir
+from .rundir import PRETRAINED_CONFIG, usage_location
 from .tensorfile import load_tensors, save_tensors
 from .version import __version__
 
-CONFIG = "config.json"
+CONFIG = PRETRAINED_CONFIG  # named once, in rundir, which must know it without importing torch
 WEIGHTS = "model.safetensors"
 EMA_WEIGHTS = "model.ema.safetensors"
 CARD = "README.md"
 SAMPLES = "samples.png"
 USAGE_BEGIN, USAGE_END = "<!-- genzoo:usage -->", "<!-- /genzoo:usage -->"
 FORMAT_VERSION = 1
-
-
-def card_location(folder: str | os.PathLike) -> str:
-    """Where a folder's card tells users to load it from: the run dir for a run's pretrained/
-    folder (``create_model`` takes either), else the folder itself, as an absolute path."""
-    folder = Path(folder).expanduser().resolve()
-    run = RunDir(folder.parent)
-    return str(run.path) if run.pretrained == folder and run.is_run() else str(folder)
 
 
 def _duration(seconds: float) -> str:
@@ -135,7 +127,7 @@ def model_card(info: dict[str, Any], *, has_samples: bool, location: str) -> str
     """README.md of a pretrained folder, rendered from its config.json (``info``).
 
     ``location`` is where the weights are loaded from, written into the usage snippet: the
-    folder (``card_location``) for a local save, the hub location for a pushed copy.
+    folder (``usage_location``) for a local save, the hub location for a pushed copy.
     """
     if not location:
         raise GenzooError("model_card needs the location the weights load from (a folder or a hub location).")
@@ -225,7 +217,7 @@ def save_pretrained(
             save_tensors(tmp / EMA_WEIGHTS, ema, {"name": config["name"], "variant": "ema"})
         if samples is not None:
             save_grid(samples, tmp / SAMPLES)
-        card = model_card(config, has_samples=samples is not None, location=card_location(target))
+        card = model_card(config, has_samples=samples is not None, location=usage_location(target))
         (tmp / CARD).write_text(card, encoding="utf-8")
     return target
 

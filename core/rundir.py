@@ -121,3 +121,11 @@ def is_model_folder(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a run dir or a pretrained folder (as opposed to, say, a folder of images)."""
     folder = Path(path).expanduser()
     return RunDir(folder).is_run() or (folder / PRETRAINED_CONFIG).is_file()
+
+
+def usage_location(folder: str | os.PathLike) -> str:
+    """What users pass to ``genzoo.create_model`` to load a pretrained folder, as its card says: the run
+    dir for a run's pretrained/ folder (``create_model`` takes either), else the folder, as an absolute path."""
+    folder = Path(folder).expanduser().resolve()
+    run = RunDir(folder.parent)
+    return str(run.path) if run.pretrained == folder and run.is_run() else str(folder)

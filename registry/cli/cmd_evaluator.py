@@ -43,11 +43,11 @@ def train(data: str, steps: int | None, batch_size: int, lr: float, seed: int, l
 def list_cmd() -> None:
     """Show which evaluators are trained and their accuracy."""
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
-    from genzoo.core.metrics.extractors.evaluator import EVALUATORS, evaluators_dir
+    from genzoo.core.metrics.extractors.evaluator import CONFIG, EVALUATORS, evaluators_dir
 
     root = evaluators_dir()
     for data, (_, name) in EVALUATORS.items():
-        cfg = root / name / "config.json"
+        cfg = root / name / CONFIG
         if cfg.is_file():
             info = json.loads(cfg.read_text())
             click.echo(f"{name:22s} {data:14s} test accuracy {info['test_accuracy']:.4f}  {root / name}")

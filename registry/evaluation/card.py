@@ -8,8 +8,8 @@ from pathlib import Path
 
 from genzoo.core.atomic import atomic_write_text
 from genzoo.core.metrics.protocol import Score, comparable, model_index
-from genzoo.core.pretrained import CARD, CONFIG, SAMPLES, card_location, model_card, read_config
-from genzoo.core.rundir import pretrained_folder
+from genzoo.core.pretrained import CARD, CONFIG, SAMPLES, model_card, read_config
+from genzoo.core.rundir import pretrained_folder, usage_location
 
 from .evaluate import EvalResult
 
@@ -32,6 +32,6 @@ def record_in_card(pretrained_dir: str | os.PathLike, result: EvalResult) -> Pat
     info["eval_results"] = model_index(scores, data=result.data, split=result.split,
                                        name=info.get("name") or result.source)
     atomic_write_text(folder / CONFIG, json.dumps(info, indent=2) + "\n")
-    card = model_card(info, has_samples=(folder / SAMPLES).is_file(), location=card_location(folder))
+    card = model_card(info, has_samples=(folder / SAMPLES).is_file(), location=usage_location(folder))
     atomic_write_text(folder / CARD, card)
     return folder

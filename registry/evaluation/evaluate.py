@@ -23,6 +23,7 @@ from genzoo.core.data.transforms import denormalize, format_tensor, normalize
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError, did_you_mean
 from genzoo.core.metrics.context import EvalContext, EvalOptions
+from genzoo.core.metrics.extractors.evaluator import CONFIG as EVALUATOR_CONFIG
 from genzoo.core.metrics.extractors.evaluator import EVALUATORS, load_evaluator
 from genzoo.core.metrics.protocol import Score, model_index
 from genzoo.core.rundir import is_model_folder
@@ -69,7 +70,7 @@ def build_extractor(name: str, weights: str | None = None) -> Any:
     spec = zoo.extractors.get(name)
     if spec is None and ":" in name:
         spec = zoo.extractors.get(name.split(":", 1)[0] + ":")
-    if spec is None and (Path(name).expanduser() / "config.json").is_file():
+    if spec is None and (Path(name).expanduser() / EVALUATOR_CONFIG).is_file():
 
         return load_evaluator(name)
     if spec is None:

@@ -26,6 +26,7 @@ from huggingface_hub import HfApi, RepoFile, constants, errors, snapshot_downloa
 
 from genzoo.core.atomic import atomic_write_text, sha256_file
 from genzoo.core.errors import GenzooError
+from genzoo.core.rundir import PRETRAINED_CONFIG
 
 from .location import ALLOWED_PATTERNS, DEFAULT_BRANCH, Location, allowed, git_blob_sha1
 
@@ -170,8 +171,8 @@ def pull(loc: Location, *, offline: bool) -> Path:
         path = Path(snapshot_download(loc.repo_id, repo_type="model", revision=revision,
                                       allow_patterns=list(ALLOWED_PATTERNS), local_files_only=offline))
     _verify(path, loc, offline)
-    if not (path / "config.json").is_file():
-        raise GenzooError(f"{loc} holds no config.json; it is not a genzoo pretrained folder.")
+    if not (path / PRETRAINED_CONFIG).is_file():
+        raise GenzooError(f"{loc} holds no {PRETRAINED_CONFIG}; it is not a genzoo pretrained folder.")
     return path
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from genzoo.core.errors import GenzooError
-from genzoo.core.rundir import pretrained_folder
+from genzoo.core.rundir import PRETRAINED_CONFIG, pretrained_folder
 
 # What a pull fetches and a push sends; everything else in a repo is ignored.
 ALLOWED_PATTERNS = ("*.safetensors", "*.json", "*.md", "*.png")
@@ -151,7 +151,7 @@ def pretrained_files(folder: str | os.PathLike) -> tuple[Path, list[str]]:
     if not folder.is_dir():
         raise GenzooError(f"{folder} is not a folder; push a run dir or a pretrained folder.")
     folder = pretrained_folder(folder)
-    config = folder / "config.json"
+    config = folder / PRETRAINED_CONFIG
     try:
         info = json.loads(config.read_text(encoding="utf-8"))
     except FileNotFoundError:
