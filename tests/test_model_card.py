@@ -9,6 +9,7 @@ import importlib
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 import genzoo
 from genzoo.cli import cli
 from genzoo.core.metrics.protocol import Protocol, Score
+from genzoo.core.tensorfile import load_tensors
 from genzoo.hub.directory import MANIFEST
 from genzoo.zoo import get_zoo
 
@@ -241,3 +243,36 @@ def test_push_keeps_hand_edits_and_renders_old_cards_afresh(trained: Path, onlin
     assert "PATH_OR_HUB_ID" not in card and _snippet_location(card) == f"file://{online}/hub/team/old"
     assert f"```bash\n{COMMAND}\n```" in card
     assert (old / "README.md").read_text().startswith('model = genzoo.create_model("PATH_OR_HUB_ID"')
+
+
+def test_the_recorded_command_reproduces_the_run(tmp_path: Path) -> None:
+    """Started from Python, the run records the `genzoo train` line that makes it from scratch; run through
+    the CLI, that line trains the same model on the same data to the same weights."""
+    first = tmp_path / "first"
+    genzoo.train("dcgan-digits", "digits", out=first, config={"g_width": 8, "d_width": 8, "latent_dim": 8},
+                 train={"steps": 3, "batch_size": 16, "seed": 5, "sample_every": 0}, preprocessing={"hflip": True},
+                 progress=False)
+    command = json.loads((first / "pretrained" / "config.json").read_text())["provenance"]["command"]
+    assert command.startswith("genzoo train dcgan-digits --data digits --out ")
+    assert "--set model.g_width=8" in command and "--set preprocessing.hflip=true" in command
+    words = shlex.split(command)
+    second = tmp_path / "second"
+    words[words.index("--out") + 1] = str(second)
+    result = CliRunner().invoke(cli, words[1:])
+    assert result.exit_code == 0, result.output
+    one, two = (json.loads((run / "run.json").read_text()) for run in (first, second))
+    for key in ("model", "data", "config", "train", "preprocessing"):
+        assert one[key] == two[key], key
+    a, _ = load_tensors(first / "pretrained" / "model.safetensors")
+    b, _ = load_tensors(second / "pretrained" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_resumed_run_records_what_resumed_it(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    genzoo.train("dcgan-digits", "digits", out=run, config={"g_width": 8, "d_width": 8, "latent_dim": 8},
+                 train={"steps": 2, "batch_size": 16, "sample_every": 0}, progress=False)
+    genzoo.train(resume=run, steps=4, progress=False)
+    provenance = json.loads((run / "pretrained" / "config.json").read_text())["provenance"]
+    assert provenance["steps"] == 4 and "--set train.steps=2" in provenance["command"]
+    assert provenance["resumed_by"] == f"genzoo train --resume {run} --set train.steps=4"

@@ -3,6 +3,9 @@ rule for what a resumed run may change."""
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
+from pathlib import Path
 from typing import Any
 
 from genzoo.core.config import fields_of
@@ -48,3 +51,43 @@ def check_resume_overrides(config: dict[str, Any] | None, preprocessing: dict[st
         raise GenzooError(f"a resumed run can only change train.* fields; {', '.join(changed)} "
                           f"{'is' if len(changed) == 1 else 'are'} fixed by the run (start a new run to change "
                           f"{'it' if len(changed) == 1 else 'them'}).")
+
+
+def _text(value: Any) -> str:
+    """A field value as ``--set`` reads it back (genzoo.core.config.coerce)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_text(v) for v in value)
+    return str(value)
+
+
+def assignments(section: str, values: Any, defaults: Any) -> list[str]:
+    """``section.field=value`` for every field of the dataclass ``values`` that differs from ``defaults``."""
+    return [f"{section}.{f.name}={_text(getattr(values, f.name))}" for f in dataclasses.fields(values)
+            if getattr(values, f.name) != getattr(defaults, f.name)]
+
+
+def train_command(entry: ModelEntry, data: str, out: str | Path, config: Any, recipe: Any, preprocessing: Any,
+                  *, data_root: str | Path | None = None, evaluation: dict[str, Any] | None = None) -> str:
+    """The ``genzoo train`` command line that makes this run from scratch, whichever way it was started:
+    every config, recipe and preprocessing value that differs from the entry's is spelt out with --set."""
+    words = ["genzoo", "train", entry.name, "--data", data, "--out", str(out)]
+    if data_root:
+        words += ["--data-root", str(data_root)]
+    for item in [*assignments("model", config, entry.make_config()), *assignments("train", recipe, entry.make_recipe()),
+                 *assignments("preprocessing", preprocessing, entry.preprocessing)]:
+        words += ["--set", item]
+    if recipe.eval_every and evaluation:
+        words += ["--eval-metrics", str(evaluation.get("metrics", "fid")), "--eval-n", str(evaluation.get("n", 2000))]
+        if evaluation.get("features"):
+            words += ["--eval-features", str(evaluation["features"])]
+    return shlex.join(words)
+
+
+def resume_command(run_dir: str | Path, train: dict[str, Any]) -> str:
+    """The ``genzoo train --resume`` command line that continues a run with these train.* changes."""
+    words = ["genzoo", "train", "--resume", str(run_dir)]
+    for key, value in train.items():
+        words += ["--set", f"train.{key}={_text(value)}"]
+    return shlex.join(words)

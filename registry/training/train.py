@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ from genzoo.core.version import __version__
 
 from ..evaluation.during_training import training_evaluator
 from ..models.build import build_model
-from ..models.overrides import check_resume_overrides
+from ..models.overrides import check_resume_overrides, resume_command, train_command
 from ..sources import load_data
 from ..zoo import get_zoo
 
@@ -97,8 +95,10 @@ def train(
         if run_dir.is_run():
             raise GenzooError(f"{run_dir.path} already holds a run; pass --resume {run_dir.path} to continue it, "
                               f"or --out a new folder (nothing was overwritten).")
-    own_command = command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
-    command = (run.get("command") or own_command) if resume is not None else own_command
+    made_by = train_command(entry, source, run_dir.path, model_cfg, recipe, prep, data_root=data_root,
+                            evaluation=evaluation)
+    resumed_by = (command or resume_command(run_dir.path, train_overrides)) if resume is not None else ""
+    command = (run.get("command") or made_by) if resume is not None else (command or made_by)
     image_size, channels = getattr(model_cfg, "image_size", 0), getattr(model_cfg, "channels", 0)
     images = load_data(source, image_size=image_size, channels=channels, resize=prep.resize, root=data_root)
     torch.manual_seed(recipe.seed)
@@ -112,7 +112,7 @@ def train(
                    f"{pick_device(recipe.device)})",
         "genzoo_version": __version__, "plugin_version": plugin.version if plugin is not None else "",
         "command": command,
-        **({"resumed_by": own_command} if resume is not None and own_command != command else {}),
+        **({"resumed_by": resumed_by} if resumed_by and resumed_by != command else {}),
     }
     model = build_model(entry, model_cfg, prep, provenance=provenance)
     model.meta.data = source
