@@ -44,8 +44,10 @@ from genzoo.core.data import BatchLoader
 from genzoo.core.data.transforms import denormalize
 from genzoo.core.errors import GenzooError
 from genzoo.core.images import save_grid
+from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.metrics.extractors.evaluator import EvaluatorNet, accuracy
-from genzoo.evaluation import build_extractor, default_extractor, training_evaluator
+from genzoo.evaluation.during_training import training_evaluator
+from genzoo.evaluation.evaluate import build_extractor
 from genzoo.evaluation.evaluators import train_evaluator_for
 from genzoo.zoo import get_zoo
 

@@ -151,14 +151,21 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
-def from_dict(cls: type[T], data: dict[str, Any], *, where: str, base: T | None = None) -> T:
-    """Build ``cls`` from ``data`` (on top of ``base`` when given), checking every key and type."""
+def from_dict(cls: type[T], data: dict[str, Any], *, where: str, base: T | None = None, saved: bool = False) -> T:
+    """Build ``cls`` from ``data`` (on top of ``base`` when given), checking every key and type.
+
+    ``saved`` says ``data`` was read from a file an earlier genzoo may have written (a pretrained
+    folder's config.json, a run's run.json): only there is a retired field dropped; anywhere else
+    it is refused with the note that says where it went.
+    """
     known = fields_of(cls)
     hints = field_types(cls)
     values = dataclasses.asdict(base) if base is not None else {}
     retired: dict[str, Retired] = getattr(cls, "retired", {})
     for key, raw in data.items():
         if key not in known and key in retired:
+            if not saved:
+                raise ConfigError(f"{where}: {key} is no longer a config field: {retired[key].note.format(value=raw)}.")
             if raw not in retired[key].same_as_now:
                 warnings.warn(f"{where}: {key}={raw!r} is ignored: {retired[key].note.format(value=raw)}.",
                               FutureWarning, stacklevel=2)

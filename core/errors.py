@@ -23,8 +23,12 @@ class DataError(GenzooError):
     """A data source is missing, unreadable or malformed."""
 
 
-class CapabilityError(GenzooError):
-    """A model was asked for something it cannot do (e.g. log_prob of a GAN)."""
+class CapabilityError(GenzooError, AttributeError):
+    """A model was asked for something it cannot do (e.g. log_prob of a GAN).
+
+    It is also an AttributeError, because that is what it is: the model has no such method. So
+    ``hasattr`` and the capability protocols' isinstance checks see the method as missing, while
+    ``model.sample(...)`` on a model that cannot sample says so in the zoo's words."""
 
 
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:

@@ -82,6 +82,10 @@ PROTOCOLS: dict[str, type] = {
 }
 """What each capability promises; genzoo.zoo.specs.CAPABILITIES names the same set (a test checks)."""
 
+_METHOD_CAPABILITY = {"sample": "sample", "log_prob": "log_prob", "encode": "encode", "reconstruct": "reconstruct",
+                      "translate": "translate"}
+"""The capability each protocol method belongs to, for the error a missing one raises."""
+
 
 @dataclass
 class ModelMeta:
@@ -155,11 +159,25 @@ class ZooModel(nn.Module):
         """Write config.json + model.safetensors + README.md (see genzoo.core.pretrained)."""
         return save_pretrained(self, directory, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)  # nn.Module's: parameters, buffers, submodules
+        except AttributeError:
+            if name in _METHOD_CAPABILITY:
+                raise self._cannot(_METHOD_CAPABILITY[name]) from None  # a CapabilityError is an AttributeError
+            raise
+
+    def _cannot(self, capability: str) -> CapabilityError:
+        have = ", ".join(sorted(self.capabilities))
+        if capability in self.capabilities:  # a family bug, not a user's: the test over every model catches it
+            return CapabilityError(f"{self.family} lists {capability} but does not implement its protocol.")
+        return CapabilityError(f"{self.family} has no {capability} (it can: {have}).")
+
     def require(self, capability: str) -> None:
         """Refuse, in one line, what this model cannot do."""
-        if capability not in self.capabilities or not isinstance(self, PROTOCOLS[capability]):
-            have = ", ".join(sorted(self.capabilities))
-            raise CapabilityError(f"{self.family} has no {capability} (it can: {have}).")
+        protocol = PROTOCOLS.get(capability)
+        if capability not in self.capabilities or protocol is None or not isinstance(self, protocol):
+            raise self._cannot(capability)
 
     def sampling(self, options: dict[str, Any]) -> Any:
         """``options`` as the family's typed ``sample_options`` (validated; defaults filled in)."""

@@ -129,3 +129,18 @@ def usage_location(folder: str | os.PathLike) -> str:
     folder = Path(folder).expanduser().resolve()
     run = RunDir(folder.parent)
     return str(run.path) if run.pretrained == folder and run.is_run() else str(folder)
+
+
+def read_config(directory: str | os.PathLike) -> dict[str, Any]:
+    """A pretrained folder's config.json, checked to be one save_pretrained wrote."""
+    path = Path(directory) / PRETRAINED_CONFIG
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GenzooError(f"{directory} is not a pretrained folder: it has no {PRETRAINED_CONFIG}.") from None
+    except json.JSONDecodeError as exc:
+        raise GenzooError(f"{path} is not valid JSON ({exc}).") from None
+    for key in ("name", "config"):
+        if not isinstance(data, dict) or key not in data:
+            raise GenzooError(f"{path} lacks the field {key!r}; it was not written by genzoo's save_pretrained.")
+    return data

@@ -202,7 +202,8 @@ def torch_chain(importtime: str) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("args", [["list"], ["--help"], ["info", "dcgan-mnist"], ["plugins"], ["list", "--json"]])
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["info", "dcgan-mnist"], ["plugins"], ["list", "--json"],
+                                  ["bench", "list"], ["info", "glow-mnist"]])
 def test_listing_and_help_import_no_torch(args: list[str]) -> None:
     """What the genzoo command runs for these imports no torch (nor, through it, any model code)."""
     env = {**os.environ, "COLUMNS": "120"}

@@ -229,3 +229,12 @@ def test_folders_saved_with_a_config_temperature_still_load(family: str, tmp_pat
     with pytest.warns(FutureWarning, match=r"temperature=0.5 is ignored.*genzoo sample --set temperature=0.5"):
         loaded = genzoo.create_model(str(folder))
     assert not hasattr(loaded.config, "temperature")
+
+
+@pytest.mark.parametrize("family", sorted(SMALL_FLOWS))
+def test_a_retired_config_field_is_refused_where_a_user_sets_it(family: str) -> None:
+    """Only files an earlier genzoo wrote may carry `temperature` in a config; set by hand, it is refused with
+    the place it moved to, not dropped quietly."""
+    with pytest.raises(ConfigError, match=r"temperature is no longer a config field: .*genzoo sample --set "
+                                          r"temperature=0.5"):
+        genzoo.create_model(family, temperature=0.5)

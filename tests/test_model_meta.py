@@ -41,3 +41,12 @@ def test_a_folder_saved_without_preprocessing_loads_with_the_registered_one(tmp_
 def test_a_missing_capability_is_refused_in_one_line() -> None:
     with pytest.raises(CapabilityError, match=r"dcgan has no translate \(it can: sample\)"):
         genzoo.create_model("dcgan-mnist", **SMALL).require("translate")
+
+
+def test_calling_a_capability_the_model_lacks_raises_a_capability_error() -> None:
+    """The base class implements no capability method, so a model has one exactly when its family wrote it;
+    asking for a missing one is still the zoo's one-line CapabilityError (and, to hasattr, an AttributeError)."""
+    model = genzoo.create_model("cyclegan")
+    with pytest.raises(CapabilityError, match=r"cyclegan has no sample \(it can: translate\)"):
+        model.sample(2)
+    assert not hasattr(model, "log_prob") and hasattr(model, "translate")

@@ -11,12 +11,12 @@ self-contained report.html.
     report    summary, ranking, text tables    html      report.html
     publish   writing every report file        compare   ``genzoo bench compare``
 
-Importing this package imports torch and the training, model and evaluation layers; only
-``genzoo bench`` imports it, once its arguments are parsed, so ``genzoo list`` stays fast.
+Reading suites, reports and comparisons imports no torch, so ``genzoo bench list`` and
+``genzoo bench compare`` answer at once; ``runner`` (``run_suite``), which trains and scores,
+imports torch and the training, model and evaluation layers, and is imported only to run.
 """
 
 from .compare import compare_results
-from .runner import run_suite
 from .suite import Budget, Suite, SuiteModel, list_suites, load_suite
 
-__all__ = ["Budget", "Suite", "SuiteModel", "compare_results", "list_suites", "load_suite", "run_suite"]
+__all__ = ["Budget", "Suite", "SuiteModel", "compare_results", "list_suites", "load_suite"]

@@ -27,8 +27,9 @@ import torch
 
 from genzoo.core.errors import ConfigError, GenzooError
 from genzoo.core.images import save_grid
+from genzoo.core.metrics.extractors.defaults import EVALUATORS
 from genzoo.core.metrics.extractors.evaluator import CONFIG as EVALUATOR_CONFIG
-from genzoo.core.metrics.extractors.evaluator import EVALUATORS, evaluators_dir
+from genzoo.core.metrics.extractors.evaluator import evaluators_dir
 from genzoo.core.rundir import RunDir
 from genzoo.core.version import __version__
 

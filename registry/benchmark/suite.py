@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.core.errors import ConfigError, did_you_mean
+from genzoo.core.metrics.extractors.defaults import default_extractor
 
-from ..evaluation.evaluate import default_extractor
 from ..hub import is_location
 from ..zoo import catalog, get_zoo
 

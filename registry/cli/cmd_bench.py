@@ -17,6 +17,10 @@ from rich.console import Console
 
 from genzoo.core.errors import GenzooError
 
+from ..benchmark.compare import compare_results, compare_table, load_results
+from ..benchmark.report import terminal_table
+from ..benchmark.suite import list_suites, load_suite
+
 
 def _console() -> Any:
     con = Console()
@@ -55,8 +59,7 @@ def command() -> None:
 def run(suite: str, out: str | None, models: str | None, seeds: int | None, jobs: int, data_root: str | None) -> None:
     """Run SUITE (see `genzoo bench list`)."""
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
-    from ..benchmark import load_suite, run_suite
-    from ..benchmark.report import terminal_table
+    from ..benchmark.runner import run_suite
 
     con = _console()
     s = load_suite(suite).select(models).with_seeds(seeds)
@@ -91,9 +94,6 @@ def _command_line(suite: str, out: str | None, models: str | None, seeds: int | 
 @command.command("list")
 def list_cmd() -> None:
     """List the suites declared in zoo.toml (and $GENZOO_CATALOG files)."""
-    # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
-    from ..benchmark import list_suites
-
     suites = list_suites()
     if not suites:
         raise GenzooError("no benchmark suites are declared; add a [suites.NAME] table to zoo.toml.")
@@ -107,9 +107,6 @@ def list_cmd() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare(a: str, b: str, as_json: bool) -> None:
     """Differences between two results.json files (B − A), flagging protocol changes and missing models."""
-    # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
-    from ..benchmark.compare import compare_results, compare_table, load_results
-
     diff = compare_results(load_results(a), load_results(b))
     if as_json:
         click.echo(json.dumps(diff, indent=2))

@@ -7,6 +7,7 @@ import json
 import click
 
 from genzoo.core.errors import GenzooError
+from genzoo.core.metrics.extractors.defaults import EVALUATORS
 
 
 @click.group("evaluator")
@@ -43,7 +44,7 @@ def train(data: str, steps: int | None, batch_size: int, lr: float, seed: int, l
 def list_cmd() -> None:
     """Show which evaluators are trained and their accuracy."""
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
-    from genzoo.core.metrics.extractors.evaluator import CONFIG, EVALUATORS, evaluators_dir
+    from genzoo.core.metrics.extractors.evaluator import CONFIG, evaluators_dir
 
     root = evaluators_dir()
     for data, (_, name) in EVALUATORS.items():

@@ -9,11 +9,12 @@ from genzoo.core.data.transforms import format_tensor
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError
 from genzoo.core.metrics.context import EvalContext, EvalOptions
+from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.metrics.protocol import Score
 
 from ..sources import load_data
 from ..zoo import get_zoo
-from .evaluate import build_extractor, compute_scores, default_extractor, metric_names, sample_uint8, seeded_subset
+from .evaluate import build_extractor, compute_scores, metric_names, sample_uint8, seeded_subset
 
 
 def training_evaluator(

@@ -23,9 +23,10 @@ from genzoo.core.data.transforms import denormalize, format_tensor, normalize
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError, did_you_mean
 from genzoo.core.metrics.context import EvalContext, EvalOptions
+from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.metrics.extractors.evaluator import CONFIG as EVALUATOR_CONFIG
-from genzoo.core.metrics.extractors.evaluator import EVALUATORS, load_evaluator
-from genzoo.core.metrics.protocol import Score, model_index
+from genzoo.core.metrics.extractors.evaluator import load_evaluator
+from genzoo.core.metrics.protocol import Score
 from genzoo.core.rundir import is_model_folder
 
 from ..models.build import create_model
@@ -33,7 +34,6 @@ from ..sources import load_data
 from ..zoo import get_zoo, resolve
 
 DEFAULT_METRICS = ("fid", "kid", "pr", "dc")
-FID_INCEPTION = "fid-inception-v3"
 
 
 @dataclass
@@ -52,16 +52,6 @@ class EvalResult:
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "data": self.data, "split": self.split, "notes": self.notes,
                 "scores": [s.to_dict() for s in self.scores]}
-
-    def model_index(self, model_name: str = "") -> list[dict[str, Any]]:
-        """Hugging Face ``model-index`` entries, each metric with its protocol in ``args``."""
-        return model_index(self.scores, data=self.data, split=self.split, name=model_name or self.source)
-
-
-def default_extractor(data: str) -> str:
-    """The zoo evaluator for MNIST-family data and CIFAR-10; the FID Inception otherwise."""
-
-    return EVALUATORS[data][1] if data in EVALUATORS else FID_INCEPTION
 
 
 def build_extractor(name: str, weights: str | None = None) -> Any:

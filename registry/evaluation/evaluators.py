@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.core.errors import GenzooError
-from genzoo.core.metrics.extractors.evaluator import EVALUATORS, evaluators_dir, save_evaluator, train_evaluator
+from genzoo.core.metrics.extractors.defaults import EVALUATORS
+from genzoo.core.metrics.extractors.evaluator import evaluators_dir, save_evaluator, train_evaluator
 
 from ..sources import load_data
 from ..zoo import get_zoo

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from genzoo.core.errors import GenzooError
-from genzoo.core.rundir import PRETRAINED_CONFIG, pretrained_folder
+from genzoo.core.rundir import pretrained_folder, read_config
 
 # What a pull fetches and a push sends; everything else in a repo is ignored.
 ALLOWED_PATTERNS = ("*.safetensors", "*.json", "*.md", "*.png")
@@ -145,23 +144,14 @@ def git_blob_sha1(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pretrained_files(folder: str | os.PathLike) -> tuple[Path, list[str]]:
-    """The pretrained folder to push (a run dir's pretrained/) and the files that travel."""
+def pretrained_files(folder: str | os.PathLike) -> tuple[Path, list[str], dict[str, Any]]:
+    """The pretrained folder to push (a run dir's pretrained/), the files that travel and its config.json."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise GenzooError(f"{folder} is not a folder; push a run dir or a pretrained folder.")
     folder = pretrained_folder(folder)
-    config = folder / PRETRAINED_CONFIG
-    try:
-        info = json.loads(config.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GenzooError(f"{folder} is not a pretrained folder (no config.json); push a run dir or the "
-                          f"folder save_pretrained wrote.") from None
-    except json.JSONDecodeError as exc:
-        raise GenzooError(f"{config} is not valid JSON ({exc}).") from None
-    if not isinstance(info, dict) or "name" not in info or "config" not in info:
-        raise GenzooError(f"{config} was not written by genzoo's save_pretrained (no name/config fields).")
+    info = read_config(folder)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and allowed(p.name))
     if not any(f.endswith(".safetensors") for f in files):
         raise GenzooError(f"{folder} holds no *.safetensors weights; nothing to push.")
-    return folder, files
+    return folder, files, info

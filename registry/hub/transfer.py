@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -11,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from genzoo.core.errors import GenzooError
+from genzoo.core.model_card import CARD, SAMPLES, retarget_card
 
 from .location import is_location, offline_mode, parse_location, pretrained_files
 
@@ -34,20 +34,17 @@ def push(folder: str | os.PathLike, location: str, *, revision: str | None = Non
     loads ``location``), staged beside links to the other files; the local folder is left as it is.
     """
     loc = parse_location(location, revision)
-    src, files = pretrained_files(folder)
-    msg = message or f"Upload {json.loads((src / 'config.json').read_text(encoding='utf-8'))['name']} with genzoo"
+    src, files, info = pretrained_files(folder)
+    msg = message or f"Upload {info['name']} with genzoo"
     with tempfile.TemporaryDirectory(prefix="genzoo-push-") as tmp:
-        staged, files = _stage(src, files, Path(tmp), str(loc))
+        staged, files = _stage(src, files, info, Path(tmp), str(loc))
         return _backend(loc.scheme).push(staged, files, loc, private=private, message=msg)
 
 
-def _stage(src: Path, files: list[str], tmp: Path, location: str) -> tuple[Path, list[str]]:
+def _stage(src: Path, files: list[str], info: dict[str, Any], tmp: Path, location: str) -> tuple[Path, list[str]]:
     """``src``'s files in ``tmp`` (linked, or copied where links are refused) with the card's usage
     snippet rendered for ``location``; the backends read and hash the staged bytes as they would
     the folder's own, and the folder itself is not touched."""
-    # Deferred: genzoo.core.pretrained imports torch, and this module must not (the CLI's help stays fast).
-    from genzoo.core.pretrained import CARD, SAMPLES, read_config, retarget_card
-
     staged = tmp / "upload"
     staged.mkdir()
     for name in files:
@@ -59,7 +56,7 @@ def _stage(src: Path, files: list[str], tmp: Path, location: str) -> tuple[Path,
         except OSError:
             shutil.copy2(target, staged / name)
     local = src / CARD
-    card = retarget_card(local.read_text(encoding="utf-8") if CARD in files else None, read_config(src),
+    card = retarget_card(local.read_text(encoding="utf-8") if CARD in files else None, info,
                          has_samples=SAMPLES in files, location=location)
     (staged / CARD).write_text(card, encoding="utf-8")
     return staged, sorted({*files, CARD})

@@ -15,8 +15,8 @@ from genzoo.core.config import from_dict
 from genzoo.core.errors import GenzooError
 from genzoo.core.model import ModelMeta, ZooModel
 from genzoo.core.preprocessing import Preprocessing
-from genzoo.core.pretrained import load_weights, read_config
-from genzoo.core.rundir import pretrained_folder
+from genzoo.core.pretrained import load_weights
+from genzoo.core.rundir import pretrained_folder, read_config
 
 from ..hub import is_location, pull
 from ..zoo import ModelEntry, get_zoo
@@ -54,7 +54,9 @@ def load_pretrained(path: Path, variant: str = "default", overrides: dict[str, A
     """A pretrained folder as a model in eval mode; ``source`` is recorded as where it came from."""
     info = read_config(path)
     entry = _entry_for_folder(info, path)
-    config = from_dict(entry.config_class(), {**info["config"], **(overrides or {})}, where=f"{path}/config.json")
+    config = from_dict(entry.config_class(), info["config"], where=f"{path}/config.json", saved=True)
+    if overrides:
+        config = from_dict(entry.config_class(), overrides, where=entry.name, base=config)
     # Folders written for a model built straight from its class carry no preprocessing: the registered one applies.
     preprocessing = (from_dict(Preprocessing, info["preprocessing"], where=f"{path}/config.json preprocessing")
                      if info.get("preprocessing") else entry.preprocessing)

@@ -25,7 +25,8 @@ def split_overrides(entry: ModelEntry, assignments: dict[str, Any]) -> dict[str,
     config when it has that field, else to the trainer, else to preprocessing.
     """
     out: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "preprocessing": {}}
-    model_fields = fields_of(entry.config_class())
+    config_class = entry.config_class()
+    model_fields = {**fields_of(config_class), **getattr(config_class, "retired", {})}  # a retired one: its note
     train_fields, pre_fields = fields_of(TrainConfig), fields_of(Preprocessing)
     for key, value in assignments.items():
         section, dot, field = key.partition(".")

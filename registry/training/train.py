@@ -76,7 +76,7 @@ def train(
         run_dir = RunDir(resume)
         run = run_dir.read()
         entry = get_zoo().model(run["model"])
-        model_cfg = from_dict(entry.config_class(), run["config"], where=f"{run_dir.run_file} config")
+        model_cfg = from_dict(entry.config_class(), run["config"], where=f"{run_dir.run_file} config", saved=True)
         recipe = from_dict(TrainConfig, {**run["train"], **train_overrides}, where="train")
         prep = from_dict(Preprocessing, run["preprocessing"], where=f"{run_dir.run_file} preprocessing")
         source = run["data"]

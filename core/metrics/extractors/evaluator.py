@@ -27,10 +27,8 @@ from genzoo.core.tensorfile import load_tensors, save_tensors
 from genzoo.core.version import __version__
 
 from .base import FeatureExtractor, match_channels, resize_to, state_dict_sha256
+from .defaults import EVALUATORS
 
-# data set -> (architecture, evaluator name)
-EVALUATORS = {"mnist": ("lenet", "lenet-mnist"), "fashion-mnist": ("lenet", "lenet-fashion-mnist"),
-              "cifar10": ("resnet", "resnet-cifar10")}
 CONFIG, WEIGHTS, CARD = "config.json", "model.safetensors", "README.md"
 
 
