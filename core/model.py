@@ -9,7 +9,6 @@ every registered model check each capability against its protocol.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,11 +106,6 @@ class ModelMeta:
     """Where the weights came from (a hub location or a folder); "" for a freshly built model."""
     provenance: dict[str, Any] = field(default_factory=dict)
     """How the weights were made (data, steps, seed, command, ...), as the pretrained folder records it."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["tags"] = list(self.tags)
-        return out
 
 
 class ZooModel(nn.Module):

@@ -82,7 +82,6 @@ class Trainer:
     ) -> None:
         self.model, self.loader, self.config = model, loader, config
         self.run = RunDir(run_dir) if run_dir is not None else None
-        self.run_dir = self.run.path if self.run is not None else None
         self.device = pick_device(config.device)
         configure(self.device)
         self.model.to(self.device)
@@ -348,4 +347,5 @@ class Trainer:
                 f"train.grad_clip, then --resume."
             )
         logs.update(self.finish(stopped))
-        return TrainResult(self.model, self.run_dir, self.step, logs, stopped, self.scores)
+        return TrainResult(self.model, self.run.path if self.run is not None else None, self.step, logs, stopped,
+                           self.scores)

@@ -262,3 +262,12 @@ def test_every_subcommand_help_shows_its_options() -> None:
         for option in options:
             shown = re.search(rf"(^|[\s,]){re.escape(option)}\b", out.output)
             assert shown, f"genzoo {' '.join(path)} --help does not show {option}"
+
+
+def test_a_missing_catalog_file_is_one_line_even_for_help(tmp_path: Path) -> None:
+    """--help assembles the zoo (plugins may add commands) before any command runs; its errors are one line too."""
+    env = {**os.environ, "GENZOO_CATALOG": str(tmp_path / "missing.toml")}
+    out = subprocess.run([sys.executable, "-m", "genzoo", "--help"], capture_output=True, text=True, env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    missing = tmp_path / "missing.toml"
+    assert out.stderr.strip() == f"Error: catalog file {missing} (from GENZOO_CATALOG) does not exist."

@@ -199,14 +199,12 @@ def _pair_protocol(ctx: EvalContext, metric: str, n: int, **params: Any) -> Prot
 
 
 def compute_psnr(ctx: EvalContext) -> list[Score]:
-
     ref, out = _pairs(ctx, "psnr")
     value = mean_finite(psnr(out.double(), ref.double(), data_range=255.0))
     return [Score("psnr", value, _pair_protocol(ctx, "psnr", len(ref), reduction="mean over images (finite)"))]
 
 
 def compute_ssim(ctx: EvalContext) -> list[Score]:
-
     ref, out = _pairs(ctx, "ssim")
     value = float(ssim(out.double(), ref.double(), data_range=255.0).mean())
     return [Score("ssim", value, _pair_protocol(ctx, "ssim", len(ref), window="gaussian sigma 1.5 (scikit-image)"))]

@@ -38,9 +38,9 @@ from ..hub import is_location
 from ..zoo import catalog, get_zoo
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 _SUITE_KEYS = {"description", "data", "split", "metrics", "features", "features_weights", "n", "seeds",
                "budget", "train", "eval", "models"}
@@ -153,38 +153,21 @@ class Suite:
 # -- parsing -----------------------------------------------------------------------------------
 
 
-def _origins() -> dict[str, Path]:
-    """Which catalog file each suite comes from (the last one defining it wins, as in the catalog)."""
-    out: dict[str, Path] = {}
-    for path in catalog.load().files:
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            continue
-        for name in doc.get("suites", {}) if isinstance(doc.get("suites"), dict) else ():
-            out[name] = path
-    return out
-
-
-def _raw_suites() -> dict[str, Any]:
-    raw = catalog.load().raw.get("suites", {})
-    return raw if isinstance(raw, dict) else {}
-
-
 def list_suites() -> dict[str, str]:
     """Suite name -> description, without validating the suites."""
-    return {name: (t.get("description", "") if isinstance(t, dict) else "") for name, t in _raw_suites().items()}
+    raw = catalog.load().raw.get("suites", {})
+    return {name: (t.get("description", "") if isinstance(t, dict) else "") for name, t in raw.items()}
 
 
 def load_suite(name: str) -> Suite:
-    """The suite ``name`` from the catalog (zoo.toml plus $GENZOO_CATALOG files), validated."""
-    raw = _raw_suites()
+    """The suite ``name`` from the catalog (zoo.toml, plugins' zoo.toml, $GENZOO_CATALOG files), validated."""
+    cat = catalog.load()
+    raw = cat.raw.get("suites", {})
     if name not in raw:
         known = ", ".join(sorted(raw)) or "none"
         raise ConfigError(f"unknown benchmark suite {name!r}.{did_you_mean(name, raw)} Known suites: {known} "
-                          "(declared as [suites.NAME] in zoo.toml or a $GENZOO_CATALOG file).")
-    origin = _origins().get(name, Path("zoo.toml"))
-    return parse_suite(name, raw[name], origin)
+                          "(declared as [suites.NAME] in zoo.toml, a plugin's zoo.toml or a $GENZOO_CATALOG file).")
+    return parse_suite(name, raw[name], cat.origins["suites"][name])
 
 
 def parse_suite(name: str, table: Any, path: Path | str) -> Suite:

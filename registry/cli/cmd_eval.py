@@ -39,10 +39,8 @@ def command(source: str, data: str, split: str, metrics: str, n: int, features: 
             kid_subset_size: int, batch_size: int, device: str, no_cache: bool, out: str | None,
             as_json: bool, card: bool) -> None:
     """Evaluate SOURCE (model NAME, RUN_DIR, pretrained folder, IMAGE_DIR or .npz) against real data."""
-
     if card and not is_model_folder(source):
         raise GenzooError(f"--card needs a run dir or pretrained folder as SOURCE; {source} is neither.")
-
     if kid_subsets < 1 or kid_subset_size < 2:
         raise GenzooError("--kid-subsets must be >= 1 and --kid-subset-size >= 2.")
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.

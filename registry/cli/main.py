@@ -40,7 +40,10 @@ class ZooGroup(click.Group):
         if getattr(self, "_loaded", False):
             return
         self._loaded = True
-        zoo = get_zoo()
+        try:
+            zoo = get_zoo()  # runs before invoke() for --help and unknown names, so its errors are turned here
+        except GenzooError as exc:
+            raise click.ClickException(str(exc)) from None
         if zoo.manager is not None:
             zoo.manager.call("register_commands", lambda info: self)
 

@@ -40,8 +40,6 @@ def training_evaluator(
     values at n=2000 are biased upwards against n=10000 ones, which is why n_fake is part of
     every protocol.
     """
-
-
     names = metric_names(metrics)
     unsupported = [m for m in names if m in ("psnr", "ssim", "bpd")]
     if unsupported:

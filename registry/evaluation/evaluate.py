@@ -81,12 +81,10 @@ def metric_names(metrics: str | list[str] | tuple[str, ...]) -> list[str]:
 
 def to_uint8(x: Any) -> Any:
     """Model outputs in [-1, 1] -> uint8, as saving them as PNGs would (the protocol's fake_format)."""
-
     return ((x.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
 def load_npz(path: Path) -> Any:
-
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = list(f.keys())
@@ -117,7 +115,6 @@ def load_npz(path: Path) -> Any:
 def sample_uint8(model: Any, n: int, *, seed: int, batch_size: int) -> Any:
     """``n`` uint8 samples in batches from noise seeded by ``seed`` on the model's device (MPS has no
     seeded generators): the same weights always give the same images, whoever evaluates them."""
-
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed) if device.type != "mps" else None
     with torch.no_grad():
@@ -133,7 +130,6 @@ def compute_scores(ctx: Any, names: list[str]) -> list[Score]:
 
 def seeded_subset(images: Any, n: int, seed: int) -> Any:
     """A seeded random subset of ``n`` (all when fewer): the same real images for every model."""
-
     if n >= len(images):
         return images
     idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n].sort().values
@@ -165,9 +161,6 @@ def evaluate(
     ``features``: an extractor name (default: the zoo evaluator for MNIST-family data, else
     fid-inception-v3); ``features_weights`` a local weights file for it. Writes JSON to ``out``.
     """
-
-
-
     names = metric_names(metrics)
     if n < 2:
         raise GenzooError(f"--n must be at least 2 (got {n}).")
@@ -188,7 +181,7 @@ def evaluate(
         fake = load_data(str(src), image_size=size or 0, channels=channels or 0, root=data_root).images
     else:
         model = create_model(str(source))
-        if not src.is_dir():
+        if not model.meta.source:  # built from a registered name: fresh weights
             result.notes.append(f"{source} is an untrained registered model (pass a run dir to score a trained one).")
         model.to(dev).eval()
 

@@ -20,8 +20,6 @@ def train_evaluator_for(data: str, *, steps: int | None = None, batch_size: int 
                         out: str | os.PathLike | None = None,
                         echo: Callable[[str], Any] | None = None) -> tuple[Path, dict[str, Any]]:
     """Train the evaluator for ``data`` (mnist, fashion-mnist, cifar10); save it; return (folder, record)."""
-
-
     if data not in EVALUATORS:
         raise GenzooError(f"no evaluator recipe for {data!r}; known: {', '.join(EVALUATORS)}.")
     arch, name = EVALUATORS[data]

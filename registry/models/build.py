@@ -6,7 +6,6 @@ its weights came from), so nothing downstream guesses how to normalise its input
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def build_model(entry: ModelEntry, config: Any, preprocessing: Preprocessing, **meta: Any) -> ZooModel:
-    """The entry's builder called on ``config``, with its metadata attached (``meta`` adds to it)."""
+    """The entry's builder called on ``config``, with its metadata attached (``meta``'s fields win)."""
     model = entry.builder()(config)
-    model.meta = ModelMeta(
-        name=entry.name, family=entry.family, plugin=entry.plugin, distribution=entry.distribution,
-        preprocessing=preprocessing, data=entry.data, description=entry.description, tags=entry.tags, **meta,
-    )
+    model.meta = ModelMeta(**{
+        "name": entry.name, "family": entry.family, "plugin": entry.plugin, "distribution": entry.distribution,
+        "preprocessing": preprocessing, "data": entry.data, "description": entry.description, "tags": entry.tags,
+        **meta,
+    })
     return model
 
 
@@ -60,9 +60,8 @@ def load_pretrained(path: Path, variant: str = "default", overrides: dict[str, A
     # Folders written for a model built straight from its class carry no preprocessing: the registered one applies.
     preprocessing = (from_dict(Preprocessing, info["preprocessing"], where=f"{path}/config.json preprocessing")
                      if info.get("preprocessing") else entry.preprocessing)
-    model = build_model(entry, config, preprocessing, source=source or str(path),
-                        provenance=dict(info.get("provenance", {})))
-    model.meta = dataclasses.replace(model.meta, name=info["name"], data=info.get("data") or model.meta.data)
+    model = build_model(entry, config, preprocessing, name=info["name"], data=info.get("data") or entry.data,
+                        source=source or str(path), provenance=dict(info.get("provenance", {})))
     load_weights(model, path, variant)
     model.eval()
     return model

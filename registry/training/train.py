@@ -114,8 +114,7 @@ def train(
         "command": command,
         **({"resumed_by": resumed_by} if resumed_by and resumed_by != command else {}),
     }
-    model = build_model(entry, model_cfg, prep, provenance=provenance)
-    model.meta.data = source
+    model = build_model(entry, model_cfg, prep, data=source, provenance=provenance)
     n_classes = len(images.classes)
     labels = torch.arange(recipe.sample_grid) % n_classes if n_classes and "conditional" in model.capabilities else None
     loader = BatchLoader(images, prep, recipe.batch_size, recipe.seed, pick_device(recipe.device))

@@ -60,6 +60,8 @@ class Catalog:
     files: list[Path] = field(default_factory=list)
     """Every file loaded, in order (later ones win): zoo.toml, plugins' zoo.toml, $GENZOO_CATALOG files."""
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    origins: dict[str, dict[str, Path]] = field(default_factory=dict)
+    """Per section, per name: the file whose declaration is in ``raw`` (the last one to declare it)."""
     plugins: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """Per plugin whose zoo.toml loaded: the names it declared per section ("models", "suites")."""
     plugin_errors: dict[str, list[str]] = field(default_factory=dict)
@@ -69,11 +71,6 @@ class Catalog:
 def user_files() -> list[Path]:
     """The files $GENZOO_CATALOG names."""
     return [Path(p) for p in os.environ.get("GENZOO_CATALOG", "").split(os.pathsep) if p]
-
-
-def catalog_files() -> list[Path]:
-    """genzoo's zoo.toml and the $GENZOO_CATALOG files (plugins' catalogs are found by ``load``)."""
-    return [SHIPPED, *user_files()]
 
 
 def _variant(name: str, table: Any, path: Path, shown: str = "", plugin: str = "") -> Variant:
@@ -113,6 +110,7 @@ def _add(cat: Catalog, doc: dict[str, Any], path: Path, variants: dict[str, Vari
     cat.files.append(path)
     for section, body in doc.items():
         cat.raw.setdefault(section, {}).update(body)
+        cat.origins.setdefault(section, {}).update(dict.fromkeys(body, path))
     cat.variants.update(variants)
 
 

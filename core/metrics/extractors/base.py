@@ -100,7 +100,6 @@ def extract(extractor: FeatureExtractor, images: torch.Tensor, *, batch_size: in
 
 def load_state_file(path: str) -> dict[str, torch.Tensor]:
     """A state dict from .safetensors or a torch file loaded with weights_only=True (never pickle code)."""
-
     p = Path(path).expanduser()
     if not p.is_file():
         raise GenzooError(f"weights file {p} does not exist.")

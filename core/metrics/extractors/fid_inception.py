@@ -190,7 +190,6 @@ def build_fid_inception(name: str = "fid-inception-v3", *, weights: str | None =
 
     No weights are downloaded: get pytorch-fid's file once (its release page) and point here.
     """
-
     path = weights or os.environ.get("GENZOO_FID_INCEPTION_WEIGHTS")
     if not path:
         raise GenzooError(
