@@ -14,6 +14,12 @@ by more than the tolerance (FID/KID 1e-4 relative; precision/recall by more than
 kept" is what `genzoo eval` and the trainer's periodic evaluation pay once the real set's
 statistics and its share of the pairwise sweep are cached (the second and later models
 scored against one real set); the real side's cost is timed separately.
+
+"Fraction of floor" is genzoo's time over this machine's floor for the same work, measured in
+the same run: the two unavoidable N x N x D products (real-fake, and the fake-fake one the k-NN
+radii need) at the float32 GEMM rate measured on that very shape, plus the two covariances
+(N x D x D each, symmetric: half a GEMM) at that rate, plus the float64 eigen-decomposition of
+FID's trace term, timed. 1.0 would be nothing but those; the goal is <= 1.15.
 """
 
 from __future__ import annotations
@@ -82,6 +88,20 @@ def run_torch_fidelity(real: torch.Tensor, fake: torch.Tensor) -> dict[str, floa
             "f1": prc["f_score"]}
 
 
+def floor_seconds(n: int, d: int, repeats: int = 3) -> dict[str, float]:
+    """This machine's floor for FID + KID + P/R on N x D features (see the module docstring)."""
+    from genzoo.core.metrics.frechet import feature_stats, trace_sqrt_product
+
+    a, b = features(n, d, 7, 0.0, 1.0), features(n, d, 8, 0.0, 1.0)
+    gemm = min(timed(torch.mm, a, b.T)[0] for _ in range(repeats))
+    rate = 2 * n * n * d / gemm  # FLOP/s of the float32 GEMM, on the very shape the metrics need
+    s1, s2 = feature_stats(a).sigma, feature_stats(b).sigma
+    eig = min(timed(trace_sqrt_product, s1, s2)[0] for _ in range(repeats))
+    products, cov = 2 * (2 * n * n * d) / rate, 2 * (n * d * d) / rate
+    return {"gflops": rate / 1e9, "products": products, "covariance": cov, "eig": eig,
+            "floor": products + cov + eig}
+
+
 def timed(fn, *args) -> tuple[float, dict[str, float]]:
     t = time.perf_counter()
     out = fn(*args)
@@ -108,6 +128,7 @@ def main() -> int:
             w_times.append(tw)
             t_times.append(tt)
         tg, tk, tw, tt = min(g_times), min(k_times), min(w_times), min(t_times)
+        fl = floor_seconds(args.n, d)
         assert w == g, (w, g)  # the kept real side changes no value
         checks = {
             "fid": abs(g["fid"] - t["fid"]) / abs(t["fid"]),
@@ -121,15 +142,20 @@ def main() -> int:
         print(f"dim {d}: genzoo {tg:.2f} s, torch-fidelity {tt:.2f} s, speed-up {tt / tg:.2f}x, "
               f"values {'equal' if good else 'DIFFER'}; real side kept: {tw:.2f} s ({tt / tw:.2f}x; "
               f"computing it once: {tk:.2f} s)")
+        print(f"  floor {fl['floor']:.2f} s (GEMM {fl['gflops']:.0f} GFLOP/s: products {fl['products']:.2f} s, "
+              f"covariances {fl['covariance']:.2f} s; eigen-decomposition {fl['eig']:.2f} s): genzoo at "
+              f"{tg / fl['floor']:.2f}x the floor")
         for k in ("fid", "kid", "precision", "recall", "f1"):
             print(f"  {k:10s} genzoo {g[k]:.8g}  torch-fidelity {t[k]:.8g}")
         print("  differences: " + ", ".join(f"{k} {v:.2g}" for k, v in checks.items()))
         lines.append(f"| {args.n:,} x {args.n:,} x {d} | {tg:.2f} | {tt:.2f} | {tt / tg:.2f}x | "
+                     f"{fl['floor']:.2f} ({fl['gflops']:.0f} GFLOP/s) | {tg / fl['floor']:.2f}x | "
                      f"{tw:.2f} (+{tk:.2f} once) | {tt / tw:.2f}x | "
                      f"{g['fid']:.6g} / {t['fid']:.6g} | {g['kid']:.6g} / {t['kid']:.6g} | "
                      f"{g['precision']:.4f}, {g['recall']:.4f} / {t['precision']:.4f}, {t['recall']:.4f} |")
-    print("\n| features | genzoo s | torch-fidelity s | speed-up | genzoo, real side kept s | speed-up | "
-          "FID genzoo / tf | KID genzoo / tf | P, R genzoo / tf |\n|---|---|---|---|---|---|---|---|---|")
+    print("\n| features | genzoo s | torch-fidelity s | speed-up | floor s (GEMM rate) | fraction of floor | "
+          "genzoo, real side kept s | speed-up | FID genzoo / tf | KID genzoo / tf | P, R genzoo / tf |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(lines))
     print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; python {platform.python_version()}, torch "
           f"{torch.__version__}, threads {torch.get_num_threads()}, {platform.machine()}")

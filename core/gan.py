@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import batch_random
 from .errors import ConfigError
 from .model import ZooModel
 from .phases import Batch, Losses, Optim, Phase
@@ -137,7 +138,8 @@ class TwoPlayerGAN(ZooModel):
     ema_modules = ("generator",)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
+        """Latents: from ``generator`` when sampling, else this step's share of the global batch's."""
+        return batch_random.randn(n, self.config.latent_dim, device=self.device, generator=generator)
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
                generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import torch
 
+from . import batch_random
 from .errors import GenzooError
 
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
 
 
 def _draw(shape: torch.Size, generator: torch.Generator | None, device: torch.device, normal: bool) -> torch.Tensor:
-    gen_device = generator.device if generator is not None else device
-    fn = torch.randn if normal else torch.rand
-    return fn(shape, generator=generator, device=gen_device).to(device)
+    # per image, like any training noise: the same corruptions on any number of processes
+    fn = batch_random.randn if normal else batch_random.rand
+    return fn(shape[0], *shape[1:], device=device, generator=generator)
 
 
 def corrupt(images: torch.Tensor, kind: str, amount: float, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -61,6 +61,13 @@ def _provenance(info: dict[str, Any]) -> list[str]:
     if not p:
         return []
     rows: list[tuple[str, str]] = []
+    imported = p.get("imported") or {}  # weights converted from another project's checkpoint (genzoo import)
+    if imported:
+        rows += [("Imported from", f"`{imported.get('file')}` (sha256 `{imported.get('sha256')}`)"),
+                 ("Format", f"`{imported.get('format')}`"), ("Upstream project", imported.get("upstream") or "?"),
+                 ("License", info.get("license") or "not stated: fill in the upstream weights' license here and in "
+                                                    "config.json (`license`)"),
+                 *((k, str(v)) for k, v in imported.items() if k not in ("file", "sha256", "format", "upstream"))]
     data = p.get("data") or {}
     if isinstance(data, dict) and data.get("name"):
         detail = [f"{data['images']:,} images" if isinstance(data.get("images"), int) else "",

@@ -13,13 +13,14 @@ from collections.abc import Callable
 
 import torch
 
+from . import batch_random
+
 
 def interpolates(real: torch.Tensor, fake: torch.Tensor,
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Points on straight lines between paired real and fake images, one uniform mix per image."""
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    gen_device = generator.device if generator is not None else real.device
-    eps = torch.rand(shape, generator=generator, device=gen_device).to(real.device, real.dtype)
+    eps = batch_random.rand(*shape, device=real.device, dtype=real.dtype, generator=generator)
     return torch.lerp(fake.detach(), real.detach(), eps)
 
 

@@ -64,6 +64,18 @@ class Phase:
     optim: Optim = field(default_factory=Optim)
     repeats: int = 1
     """How many times this phase runs per step; repeats after the first draw a fresh batch."""
+    every: int = 1
+    """Run only on steps where ``step % every == 0`` (counting from 0): StyleGAN2's lazy R1 (every 16) and
+    path-length (every 4) regularisation are phases of their own, their losses scaled by ``every``."""
+    shares_optimizer: str = ""
+    """The name of an earlier phase whose optimiser (and Adam moments) this phase steps; its own ``optim`` is
+    then unused. A lazy regulariser shares its player's: with an optimiser of its own, Adam would rescale
+    its gradient to unit size and the penalty's weight would no longer matter."""
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.repeats < 1:
+            raise ValueError(f"phase {self.name!r}: every and repeats must be at least 1 "
+                             f"(got every={self.every}, repeats={self.repeats}).")
 
     def parameters(self) -> list[nn.Parameter]:
         seen: dict[int, nn.Parameter] = {}

@@ -5,17 +5,25 @@ and registered name made it, the full typed config, the preprocessing its inputs
 the weights. EMA weights are stored as a separate variant file holding only the averaged
 modules, so loading picks raw or averaged weights without doubling the download. Writing
 is atomic (a complete folder or the previous one, never a mixture).
+
+A folder may come from a stranger, and its config.json decides how big a network is built: one
+asking for g_width=200000 would allocate terabytes. So loading compares the shapes the config
+asks for (a model built on the ``meta`` device, which allocates nothing) with the shapes the
+weights files' headers declare, and refuses a mismatch, naming the first tensors that differ,
+before a byte of the real model or its weights is allocated.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 
 from .atomic import atomic_dir
 from .config import to_dict
@@ -84,30 +92,74 @@ def save_pretrained(
     return target
 
 
-def load_weights(model: torch.nn.Module, directory: str | os.PathLike, variant: str = "default") -> None:
-    """Load weights into ``model``, checking names and shapes; ``variant`` is default, raw or ema."""
-    directory = Path(directory)
-    state, _ = load_tensors(directory / WEIGHTS)
+Shapes = dict[str, tuple[int, ...]]
+
+
+def planned_shapes(build: Callable[[], torch.nn.Module]) -> Shapes | None:
+    """The state-dict shapes of the model ``build`` makes, built on the meta device (nothing allocated);
+    None for a model that cannot be built there (a plugin doing real arithmetic in its constructor)."""
+    try:
+        with torch.device("meta"):
+            model = build()
+    except Exception:  # the load still checks shapes from the headers, after the real build
+        return None
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def header_shapes(path: Path) -> Shapes:
+    """Every tensor's shape as a safetensors file's header declares it; no tensor is read."""
+    if not path.is_file():
+        raise GenzooError(f"{path} does not exist.")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}  # noqa: SIM118 (not a dict)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise GenzooError(f"{path} is not a readable safetensors file ({exc}); it may be truncated or "
+                          f"corrupt.") from None
+
+
+def _files(directory: Path, variant: str) -> list[Path]:
     use_ema = variant == "ema" or (variant == "default" and (directory / EMA_WEIGHTS).is_file())
     if variant == "ema" and not (directory / EMA_WEIGHTS).is_file():
         raise GenzooError(f"{directory} has no EMA weights ({EMA_WEIGHTS}); use variant='raw'.")
-    if use_ema:
-        ema, _ = load_tensors(directory / EMA_WEIGHTS)
-        state.update(ema)
-    expected = model.state_dict()
+    return [directory / WEIGHTS, *([directory / EMA_WEIGHTS] if use_ema else [])]
+
+
+def check_weights_fit(expected: Shapes, directory: str | os.PathLike, variant: str = "default") -> None:
+    """Refuse weights files whose header shapes are not those ``expected`` (the config's model), naming
+    the first tensors that differ and, for a config far larger than its weights, both sizes."""
+    directory = Path(directory)
+    files = _files(directory, variant)
+    state: Shapes = {}
+    for path in files:
+        state.update(header_shapes(path))
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or wrong:
-        def show(names: list[str]) -> str:
-            return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    wrong = sorted(k for k in set(state) & set(expected) if state[k] != expected[k])
+    if not (missing or unexpected or wrong):
+        return
 
-        shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}" for k in wrong]
-        parts = [
-            f"missing: {show(missing)}" if missing else "",
-            f"unexpected: {show(unexpected)}" if unexpected else "",
-            f"wrong shape: {show(shapes)}" if wrong else "",
-        ]
-        problems = "; ".join(p for p in parts if p)
-        raise GenzooError(f"{directory / WEIGHTS} does not match the model's config ({problems}).")
+    def show(names: list[str]) -> str:
+        return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
+    shapes = [f"{k} {state[k]} vs {expected[k]}" for k in wrong]
+    parts = [
+        f"missing: {show(missing)}" if missing else "",
+        f"unexpected: {show(unexpected)}" if unexpected else "",
+        f"wrong shape: {show(shapes)} (file vs config)" if wrong else "",
+    ]
+    wanted = sum(math.prod(s) for s in expected.values())
+    held = sum(math.prod(s) for k, s in state.items() if k in expected)
+    size = (f"; its {CONFIG} asks for {wanted:,} values where the weights hold {held:,}, so nothing was allocated"
+            if wanted > 2 * held else "")
+    raise GenzooError(f"{files[0]} does not match the model's config ({'; '.join(p for p in parts if p)}){size}.")
+
+
+def load_weights(model: torch.nn.Module, directory: str | os.PathLike, variant: str = "default") -> None:
+    """Load weights into ``model``, checking names and shapes first; ``variant`` is default, raw or ema."""
+    directory = Path(directory)
+    check_weights_fit({k: tuple(v.shape) for k, v in model.state_dict().items()}, directory, variant)
+    state: dict[str, torch.Tensor] = {}
+    for path in _files(directory, variant):
+        state.update(load_tensors(path)[0])
     model.load_state_dict(state)

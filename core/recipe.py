@@ -33,6 +33,14 @@ class TrainConfig:
     sample_grid: int = option(64, "Images in each sample grid (0 = no grids, e.g. for an autoregressive model on a "
                                   "CPU, where each grid costs one network pass per sub-pixel).")
     max_bad_steps: int = option(20, "Abort after this many consecutive steps with a non-finite loss.")
+    keep_checkpoints: int = option(2, "Checkpoints kept in checkpoints/ (the newest is last.safetensors); resume "
+                                      "falls back to the previous one when the newest is damaged.")
+    diverge_factor: float = option(1e6, "Divergence: a logged loss term over this many times its running median "
+                                        "(median floored at 1) counts as diverging (0 = off).")
+    diverge_ceiling: float = option(1e12, "Divergence: a logged loss term whose magnitude exceeds this counts as "
+                                          "diverging (0 = off).")
+    diverge_patience: int = option(3, "Divergence: log intervals in a row with a diverging term that stop the run as "
+                                      "diverged (the last interval of a run counts at once).")
     eval_every: int = option(0, "Evaluate the model every N steps with the run's evaluator (0 = off).")
     monitor: str = option(
         "", "Logged value watched for early stopping, e.g. 'g.loss' or an evaluation such as 'eval.fid'; empty = off."
@@ -53,5 +61,10 @@ class TrainConfig:
         check(self.checkpoint_every >= 0, "train.checkpoint_every", self.checkpoint_every, "0 or more")
         check(self.sample_grid >= 0, "train.sample_grid", self.sample_grid, "0 (no grids) or more")
         check(self.max_bad_steps >= 1, "train.max_bad_steps", self.max_bad_steps, "at least 1")
+        check(self.keep_checkpoints >= 1, "train.keep_checkpoints", self.keep_checkpoints, "at least 1")
+        check(self.diverge_factor == 0 or self.diverge_factor > 1, "train.diverge_factor", self.diverge_factor,
+              "0 (off) or more than 1")
+        check(self.diverge_ceiling >= 0, "train.diverge_ceiling", self.diverge_ceiling, "0 (off) or a positive value")
+        check(self.diverge_patience >= 1, "train.diverge_patience", self.diverge_patience, "at least 1")
         check(self.eval_every >= 0, "train.eval_every", self.eval_every, "0 (off) or more")
         check(self.patience >= 0, "train.patience", self.patience, "0 or more")

@@ -1,7 +1,10 @@
 """The run directory: the one place that knows what a training run leaves on disk.
 
-    RUN/run.json                       everything needed to resume (model, config, recipe, data, command)
-    RUN/checkpoints/last.safetensors   model, EMA, optimiser and RNG state, counters
+    RUN/run.json                       everything needed to resume (model, config, recipe, data, command),
+                                       and its status: running, finished, stopped, diverged or failed
+    RUN/checkpoints/last.safetensors   model, EMA, optimiser and RNG state, counters (the newest)
+    RUN/checkpoints/step-NNNNNNN.safetensors   the previous ones (train.keep_checkpoints in all)
+    RUN/.genzoo-lock(.json)            held while a run writes here (genzoo.core.runlock)
     RUN/metrics.jsonl                  one JSON object per log interval or evaluation
     RUN/samples/step-NNNNNNN.png       sample grids
     RUN/pretrained/                    the finished weights (see genzoo.core.pretrained)
@@ -19,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
+from .atomic import DiskFull, atomic_write_text, disk_full_reason
 from .errors import GenzooError
 
 RUN_FILE = "run.json"
 CHECKPOINT = "checkpoints/last.safetensors"
+STATUSES = ("running", "finished", "stopped", "diverged", "failed")
 METRICS = "metrics.jsonl"
 SAMPLES = "samples"
 PRETRAINED = "pretrained"
@@ -85,9 +89,34 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.run_file, json.dumps(record, indent=2) + "\n")
 
+    def set_status(self, status: str, **details: Any) -> None:
+        """Record how the run stands in run.json ("status", and e.g. "reason" and "step")."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        record = {k: v for k, v in self.read().items() if k not in ("status", "status_detail")}
+        self.write({**record, "status": status, **({"status_detail": details} if details else {})})
+
+    def status(self) -> str:
+        """run.json's status; "" for a run written before statuses were recorded."""
+        return str(self.read().get("status", ""))
+
     def append_log(self, row: dict[str, Any]) -> None:
-        with open(self.metrics, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        """Append one row; a row the disk has no room for is cut back off, so no half line stays."""
+        data = (json.dumps(row) + "\n").encode("utf-8")
+        fd = os.open(self.metrics, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError as exc:
+                os.ftruncate(fd, start)
+                if reason := disk_full_reason(exc):
+                    raise DiskFull(self.metrics, reason) from None
+                raise
+        finally:
+            os.close(fd)
 
     def read_logs(self) -> list[dict[str, Any]]:
         """Every row of metrics.jsonl; a line cut short by a kill is skipped, not fatal."""

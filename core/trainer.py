@@ -20,12 +20,16 @@ from typing import Any
 
 import torch
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data.loader import BatchLoader
+from . import distributed
+from .batch_random import step_randomness
+from .checkpoint import load_latest_checkpoint, save_checkpoint
+from .data.loader import BatchLoader, derive_seed
 from .device import configure, pick_device
+from .divergence import Diverged, DivergenceTest
 from .ema import EMA
 from .errors import GenzooError
 from .images import save_grid
+from .interrupt import StopSignals, TrainingStopped
 from .metrics.protocol import Score
 from .model import ZooModel
 from .phases import Phase
@@ -81,18 +85,32 @@ class Trainer:
         evaluate: Callable[[ZooModel], list[Score]] | None = None,
     ) -> None:
         self.model, self.loader, self.config = model, loader, config
-        self.run = RunDir(run_dir) if run_dir is not None else None
+        self.world = distributed.world()
+        self.world.check_batch(config.batch_size)
+        # Every rank reads the run dir (to resume); only rank 0 writes to it (``self.run`` is None elsewhere).
+        self.shared_run = RunDir(run_dir) if run_dir is not None else None
+        self.run = self.shared_run if self.world.main else None
         self.device = pick_device(config.device)
         configure(self.device)
         self.model.to(self.device)
+        if self.world.distributed:
+            distributed.sync_batchnorm(self.model, self.device)
         self.total = config.epochs * loader.batches_per_epoch if config.epochs > 0 else config.steps
         self.phases = model.phases()
         names = [p.name for p in self.phases]
         if len(set(names)) != len(names):
             raise GenzooError(f"{type(model).__name__}.phases() returned duplicate phase names {names}.")
-        self.optimizers = {p.name: _optimizer(p, self.device) for p in self.phases}
+        # a phase that shares another's optimiser (lazy regularisation) steps that one: see Phase.shares_optimizer
+        self.optimizers = {p.name: _optimizer(p, self.device) for p in self.phases if not p.shares_optimizer}
+        if bad_share := [p.name for p in self.phases if p.shares_optimizer not in ("", *self.optimizers)]:
+            raise GenzooError(f"{type(model).__name__}.phases(): {bad_share} share the optimiser of an unknown phase.")
+        # per phase, what computes its losses: the phase's own loss, or its DDP wrapper across ranks
+        self._forward = {
+            p.name: distributed.wrap_phase(p, self.device) if self.world.distributed else p.loss for p in self.phases
+        }
         self.schedulers = {
-            p.name: s for p in self.phases if (s := _scheduler(p, self.optimizers[p.name], self.total)) is not None
+            p.name: s for p in self.phases
+            if p.name in self.optimizers and (s := _scheduler(p, self.optimizers[p.name], self.total)) is not None
         }
         trainable = [q for q in model.parameters() if q.requires_grad]
         self._frozen = {}  # per phase: the parameters it does not update, frozen while it runs
@@ -104,12 +122,12 @@ class Trainer:
             if config.ema_decay > 0 and model.ema_modules else None
         )
         self.autocast = self.device.type == "cuda" and config.precision == "bf16"
-        self.show_progress = progress
+        self.show_progress = progress if self.world.main else False
         self.sample_labels = sample_labels
-        self.evaluate = evaluate
+        self.evaluate = evaluate if self.world.main else None  # rank 0 evaluates; the others wait
         self.scores: list[Score] = []  # the latest evaluation's, of the weights at step ``scores_step``
         self.scores_step = -1
-        if config.eval_every and evaluate is None:
+        if config.eval_every and evaluate is None and self.world.main:
             raise GenzooError("train.eval_every is set but no evaluator was given (e.g. --eval-metrics fid).")
         self.step = 0
         self.batch_index = 0
@@ -120,10 +138,21 @@ class Trainer:
         self._started = time.perf_counter()
         self._sums: dict[str, torch.Tensor] = {}
         self._bad = torch.zeros((), device=self.device)
+        self._divergence = DivergenceTest(config.diverge_factor, config.diverge_ceiling, config.diverge_patience)
+        self._diverged = ""  # the divergence test's verdict at the latest log interval
+        self._signals = StopSignals()
+        self.saved_step = -1  # the step of the newest checkpoint on disk (-1: none yet)
+        self._local_randomness()
+
+    def _local_randomness(self) -> None:
+        """Each rank its own stream for what a family draws outside genzoo.core.batch_random (dropout,
+        per-layer noise), so that ranks never repeat each other's draws; one process keeps torch's."""
+        if self.world.distributed:
+            torch.manual_seed(derive_seed(self.config.seed, 100 + self.world.rank, self.step))
 
     # -- one step -------------------------------------------------------------------------
     def _run_phase(self, phase: Phase, first_batch: Any) -> None:
-        opt = self.optimizers[phase.name]
+        opt = self.optimizers[phase.shares_optimizer or phase.name]
         frozen = self._frozen[phase.name]
         for q in frozen:
             q.requires_grad_(False)
@@ -131,7 +160,7 @@ class Trainer:
             for r in range(phase.repeats):
                 batch = first_batch if r == 0 else self._next_batch()
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-                    losses = phase.loss(batch)
+                    losses = self._forward[phase.name](batch)
                 loss = losses["loss"]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -139,9 +168,11 @@ class Trainer:
                 if self.config.grad_clip > 0:
                     norm = torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], self.config.grad_clip)
                     bad = bad | ~torch.isfinite(norm)
-                opt.found_inf = bad.float()
+                bad = bad.float()
+                distributed.all_reduce_max_(bad)  # a step skipped on one rank is skipped on all
+                opt.found_inf = bad
                 opt.step()
-                self._bad += bad.float()
+                self._bad += bad
                 for k, v in losses.items():
                     key = f"{phase.name}.{k}"
                     val = v.detach().float()
@@ -153,15 +184,17 @@ class Trainer:
             self.schedulers[phase.name].step()
 
     def _next_batch(self) -> Any:
-        batch = self.loader.batch(self.batch_index)
+        batch = self.world.shard(self.loader.batch(self.batch_index))
         self.batch_index += 1
         return batch
 
     def train_step(self) -> None:
         self.model.train()
-        batch = self._next_batch()
-        for phase in self.phases:
-            self._run_phase(phase, batch)
+        with step_randomness(self.config.seed, self.step, self.device):
+            batch = self._next_batch()
+            for phase in self.phases:
+                if self.step % phase.every == 0:  # lazy phases (every > 1) skip the other steps
+                    self._run_phase(phase, batch)
         self.step += 1
         if self.ema is not None:
             self.ema.update(self.step)
@@ -170,11 +203,14 @@ class Trainer:
     def _read_logs(self, steps: int, seconds: float) -> dict[str, float]:
         """The one host sync per log interval: means of every logged term, and the NaN count."""
         keys = list(self._sums)
-        values = torch.stack([self._sums[k] for k in keys] + [self._bad]).tolist() if keys else [self._bad.item()]
+        # each rank's means over its share; their mean is the global batch's (equal shares)
+        sums = distributed.all_reduce_mean(torch.stack([self._sums[k] for k in keys])).tolist() if keys else []
+        values = [*sums, self._bad.item()]
         bad = values.pop()
         self._sums.clear()
         self._bad.zero_()
-        counts = {p.name: p.repeats * steps for p in self.phases}
+        # how often each phase ran over the steps [self.step - steps, self.step): those divisible by its ``every``
+        counts = {p.name: p.repeats * (-(-self.step // p.every) + (self.step - steps) // -p.every) for p in self.phases}
         logs = {k: v / counts[k.split(".", 1)[0]] for k, v in zip(keys, values)}
         logs["images_per_s"] = steps * self.config.batch_size / max(seconds, 1e-9)
         logs["skipped_steps"] = float(bad)
@@ -252,21 +288,25 @@ class Trainer:
             schedulers=self.schedulers,
             counters={"step": self.step, "batch_index": self.batch_index, "best": self.best, "stale": self.stale,
                       "bad_in_a_row": self.bad_in_a_row, "seconds": self.wall_time()},
+            keep=self.config.keep_checkpoints,
         )
+        self.saved_step = self.step
 
     def resume(self) -> None:
-        if self.run is None or not self.run.checkpoint.is_file():
-            where = self.run.checkpoint if self.run is not None else "a run dir's checkpoint"
-            raise GenzooError(f"cannot resume: {where} does not exist.")
-        counters = load_checkpoint(
-            self.run.checkpoint, model=self.model, ema=self.ema,
+        if self.shared_run is None:
+            raise GenzooError("cannot resume: the trainer has no run dir.")
+        # the newest checkpoint that verifies; a damaged one is named in a warning and the previous one used
+        counters, _ = load_latest_checkpoint(
+            self.shared_run.checkpoint, model=self.model, ema=self.ema,
             optimizers=self.optimizers, schedulers=self.schedulers,
         )
         self.step, self.batch_index = counters["step"], counters["batch_index"]
         self.best, self.stale, self.bad_in_a_row = counters["best"], counters["stale"], counters["bad_in_a_row"]
         self.seconds, self._started = float(counters.get("seconds", 0.0)), time.perf_counter()  # older: none kept
+        self.saved_step = self.step
         if self.ema is not None:
             self.ema.to(self.device)
+        self._local_randomness()
 
     def finish(self, stopped: str = "") -> dict[str, float]:
         """The end of a run, in the order that keeps it resumable and writes each file once: the final
@@ -293,6 +333,27 @@ class Trainer:
                         samples=grid, scores=self.scores)
         return logs
 
+    def _check_divergence(self, logs: dict[str, float]) -> None:
+        """Feed one log interval's losses (already on the host: no extra sync) to the divergence test."""
+        phases = {p.name for p in self.phases}
+        losses = {k: v for k, v in logs.items() if k.split(".", 1)[0] in phases}
+        self._diverged = self._divergence.check(losses, self.step, final=self.step == self.total)
+
+    _STOPS = ("", "time budget", "diverged")  # codes 0, 1, 2; a signal is 100 + its number, so it wins
+
+    def _stop_reason(self, deadline: float) -> str:
+        """Why to stop after this step: "signal N", "diverged", "time budget", or "" to go on.
+
+        Asked once at the end of every step. Each rank encodes its own reason and ``world.agree`` (an
+        all_reduce MAX under torchrun) makes it everyone's, so that every rank stops on the same step
+        and takes part in the same checkpoint: a signal beats divergence, which beats the time budget,
+        whose clock is rank 0's. Not distributed, ``agree`` is the identity and costs nothing.
+        """
+        code = (100 + self._signals.received if self._signals.received else 2 if self._diverged
+                else int(self.world.main and time.monotonic() >= deadline))
+        code = self.world.agree(code)
+        return f"signal {code - 100}" if code >= 100 else self._STOPS[code]
+
     def fit(self) -> TrainResult:
         c = self.config
         if self.run is not None:
@@ -302,18 +363,15 @@ class Trainer:
         stopped = ""
         t0, since = time.perf_counter(), self.step
         deadline = time.monotonic() + c.max_minutes * 60 if c.max_minutes else math.inf
+        self._signals.install()  # SIGINT, SIGTERM, SIGUSR1: finish the step, checkpoint, stop (core.interrupt)
         try:
             while self.step < self.total:
                 self.train_step()
-                if time.monotonic() >= deadline:
-                    logs = self._read_logs(self.step - since, time.perf_counter() - t0)
-                    self._write_log(logs)
-                    stopped = "time budget"
-                    break
                 if self.step % c.log_every == 0 or self.step == self.total:
                     logs = self._read_logs(self.step - since, time.perf_counter() - t0)
                     t0, since = time.perf_counter(), self.step
                     self._write_log(logs)
+                    self._check_divergence(logs)
                     skipped = int(logs["skipped_steps"])
                     self.bad_in_a_row = self.bad_in_a_row + skipped if skipped else 0
                     info = "  ".join(f"{k} {v:.3g}" for k, v in logs.items() if k.endswith(".loss"))
@@ -325,20 +383,44 @@ class Trainer:
                         stopped = "early stop"
                         break
                 if c.eval_every and self.step % c.eval_every == 0:
-                    evals = self._evaluate()
+                    evals = self._evaluate() if self.evaluate is not None else {}
                     logs.update(evals)
-                    if c.monitor.startswith("eval.") and self._early_stop(evals):
+                    # rank 0 evaluated; its verdict is everyone's
+                    if self.world.agree(int(c.monitor.startswith("eval.") and self.world.main
+                                            and self._early_stop(evals))):
                         stopped = "early stop"
                         break
                 if c.sample_every and self.step % c.sample_every == 0 and self.step < self.total:
                     self._save_grid()
                 if c.checkpoint_every and self.step % c.checkpoint_every == 0 and self.step < self.total:
                     self.save_checkpoint()
-        except KeyboardInterrupt:
-            self.save_checkpoint()  # nothing is lost: `--resume` continues from here
+                if stopped := self._stop_reason(deadline):
+                    if self.step != since:  # the steps since the last log interval are logged too
+                        logs = self._read_logs(self.step - since, time.perf_counter() - t0)
+                        self._write_log(logs)
+                    if stopped.startswith("signal"):
+                        self.save_checkpoint()  # with the handlers still on: a second signal stops at once
+                    break
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, TrainingStopped):  # a second signal: stop at once, the last checkpoint stands
+                exc.step, exc.run_dir = self.saved_step, str(self.shared_run.path) if self.shared_run else ""
+            else:  # Ctrl-C where no handler could be installed (not the main thread)
+                self.save_checkpoint()  # nothing is lost: `--resume` continues from here
             raise
         finally:
+            self._signals.restore()
             progress.close()
+        if stopped.startswith("signal"):
+            stop = self._signals.stopped(int(stopped.split()[1]))
+            stop.step, stop.run_dir = self.step, str(self.shared_run.path) if self.shared_run else ""
+            raise stop
+        if stopped == "diverged":
+            kept = (f"the last checkpoint (step {self.saved_step}) is kept" if self.saved_step >= 0
+                    else "no checkpoint was written")
+            raise Diverged(f"{self._diverged or f'training diverged at step {self.step} on another rank'}; {kept} "
+                           f"and the weights were not saved as a model. Lower the learning rate or set "
+                           f"train.grad_clip (the test: train.diverge_factor, diverge_ceiling, diverge_patience).",
+                           self.step)
         if stopped == "non-finite losses":
             self.save_checkpoint()
             raise GenzooError(

@@ -31,6 +31,7 @@ _EXPORTS = {
     "DatasetSpec": "genzoo.zoo.specs",
     "MetricSpec": "genzoo.zoo.specs",
     "ExtractorSpec": "genzoo.zoo.specs",
+    "ImporterSpec": "genzoo.zoo.specs",
     "list_models": "genzoo.models.info",
     "create_model": "genzoo.models.build",
     "model_info": "genzoo.models.info",
@@ -42,8 +43,8 @@ _EXPORTS = {
 }
 
 __all__ = [  # = _EXPORTS and __version__, spelt out for tools that read __all__ statically
-    "CapabilityError", "ConfigError", "DataError", "DatasetSpec", "ExtractorSpec", "GenzooError", "MetricSpec",
-    "ModelSpec", "Preprocessing", "TrainConfig", "__version__", "create_model", "evaluate", "hookimpl",
+    "CapabilityError", "ConfigError", "DataError", "DatasetSpec", "ExtractorSpec", "GenzooError", "ImporterSpec",
+    "MetricSpec", "ModelSpec", "Preprocessing", "TrainConfig", "__version__", "create_model", "evaluate", "hookimpl",
     "list_models", "load_data", "model_info", "pull", "push", "train",
 ]
 
@@ -72,4 +73,4 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     from genzoo.sources.load import load_data
     from genzoo.training.train import train
     from genzoo.zoo.hookspecs import hookimpl
-    from genzoo.zoo.specs import DatasetSpec, ExtractorSpec, MetricSpec, ModelSpec
+    from genzoo.zoo.specs import DatasetSpec, ExtractorSpec, ImporterSpec, MetricSpec, ModelSpec

@@ -51,6 +51,20 @@ def cifar10_root(cifar_sample: Path, tmp_path_factory: pytest.TempPathFactory) -
     return cifar10_root_from_sample(cifar_sample, tmp_path_factory.mktemp("cifar10-root"), 100, 50)
 
 
+@pytest.fixture(scope="session")
+def digits_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A (barely: 3 steps) trained LeNet evaluator folder for digits, for the suites the bench tests score with."""
+    import genzoo
+    from genzoo.core.metrics.extractors.evaluator import save_evaluator, train_evaluator
+
+    train = genzoo.load_data("digits", image_size=28, channels=1, split="train")
+    test = genzoo.load_data("digits", image_size=28, channels=1, split="test")
+    model, record = train_evaluator(train.images, train.labels, test.images[:64], test.labels[:64], arch="lenet",
+                                    classes=10, name="lenet-digits", steps=3, batch_size=32)
+    return save_evaluator(model, tmp_path_factory.mktemp("digits-evaluator") / "evaluator", dataset="digits",
+                          classes=tuple(train.classes), record=record)
+
+
 @pytest.fixture
 def online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A fresh cache, and the network (here: a hub folder or the local hub server) allowed for one test."""

@@ -203,7 +203,7 @@ def torch_chain(importtime: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [["list"], ["--help"], ["info", "dcgan-mnist"], ["plugins"], ["list", "--json"],
-                                  ["bench", "list"], ["info", "glow-mnist"]])
+                                  ["bench", "list"], ["info", "glow-mnist"], ["tune", "--help"]])
 def test_listing_and_help_import_no_torch(args: list[str]) -> None:
     """What the genzoo command runs for these imports no torch (nor, through it, any model code)."""
     env = {**os.environ, "COLUMNS": "120"}

@@ -55,20 +55,11 @@ models = [{{ model = "dcgan-digits", budget = "pretrained" }}]
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory):
-    """A catalog with the tiny suites and a (barely) trained LeNet evaluator for digits."""
-    import genzoo
-    from genzoo.core.metrics.extractors.evaluator import save_evaluator, train_evaluator
-
+def env(tmp_path_factory: pytest.TempPathFactory, digits_evaluator: Path):
+    """A catalog with the tiny suites, scored with the (barely) trained LeNet evaluator for digits."""
     root = tmp_path_factory.mktemp("bench")
-    train = genzoo.load_data("digits", image_size=28, channels=1, split="train")
-    test = genzoo.load_data("digits", image_size=28, channels=1, split="test")
-    model, record = train_evaluator(train.images, train.labels, test.images[:64], test.labels[:64], arch="lenet",
-                                    classes=10, name="lenet-digits", steps=3, batch_size=32)
-    evaluator = save_evaluator(model, root / "evaluator", dataset="digits", classes=tuple(train.classes),
-                               record=record)
     catalog = root / "suites.toml"
-    catalog.write_text(SUITES.format(evaluator=evaluator), encoding="utf-8")
+    catalog.write_text(SUITES.format(evaluator=digits_evaluator), encoding="utf-8")
     old = os.environ.get("GENZOO_CATALOG")
     os.environ["GENZOO_CATALOG"] = str(catalog)
     yield root

@@ -30,8 +30,8 @@ def test_evaluator_trains_above_chance(evaluator):
     cfg = json.loads((folder / "config.json").read_text())
     assert cfg["test_accuracy"] == pytest.approx(acc, abs=1e-4) and cfg["feature_dim"] == 128
     assert f"{acc:.4f}" in (folder / "README.md").read_text()
-    ex = load_evaluator("lenet-mnist")
-    assert ex.weights_sha256 == cfg["weights_sha256"]
+    ex = load_evaluator("local:lenet-mnist")  # the plain name means the weights shipped with genzoo
+    assert ex.weights_sha256 == cfg["weights_sha256"] and ex.name == "local:lenet-mnist"
 
 
 def _npz(path, images: torch.Tensor) -> str:

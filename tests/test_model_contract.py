@@ -20,10 +20,12 @@ from genzoo.zoo import get_zoo
 from genzoo.zoo.specs import CAPABILITIES
 
 NAMES = sorted(get_zoo().models)
-SMALLER_FOR_SAMPLING = {"pixelcnn": {"image_size": 8}}
+SMALLER_FOR_SAMPLING = {"pixelcnn": {"image_size": 8}, "stylegan2": {"image_size": 32}}
 """Per family: overrides for the sampling test only. PixelCNN draws one sub-pixel per network call, so a
 28x28 or 32x32x3 grid costs 784-3,072 calls (about 50 s for the five PixelCNN names on one CPU thread);
-8x8 keeps every other field of the registered config (arch, channels, widths, classes) and takes under a second."""
+8x8 keeps every other field of the registered config (arch, channels, widths, classes) and takes under a second.
+StyleGAN2's official layouts sample 256 and 1024 pixels (about 30 s for three names); 32 keeps their style
+dimension, mapping depth and widths."""
 
 
 @pytest.fixture(scope="module")

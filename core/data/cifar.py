@@ -1,17 +1,27 @@
-"""CIFAR-10 from its *binary* distribution (never the pickled Python batches).
+"""CIFAR-10 from its *binary* distribution (never the pickled Python batches) or a JPEG zip.
 
 The binary version stores each image as a 3073-byte record: one label byte, then 1024
 red, 1024 green and 1024 blue bytes, rows top to bottom. That is already (C, H, W), so a
 batch file is one reshape. We read this version because unpickling the Python version
 would run whatever code a tampered file carries.
+
+Where only ``cifar10-jpg.zip`` is on disk (train/<class>/NNNN.jpg, test/<class>/NNNN.jpg and
+a SHA256SUMS file) it is read in place: every member is checked against SHA256SUMS and
+decoded once, and the decoded split is kept in the on-disk image cache under a key made of
+the zip's own sha256, so a changed zip is a new entry and a verified one is never decoded
+again. The JPEGs are lossy re-encodings of the originals, so the set says so in its
+``origin``: scores on it are close to, not equal to, scores on the official binary set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import shutil
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -19,6 +29,8 @@ import torch
 
 from genzoo.core.errors import DataError, did_you_mean
 
+from ..atomic import sha256_file
+from .cache import cached, default_cache_dir
 from .download import download_file
 from .folder import load_folder
 from .imageset import ImageSet
@@ -29,6 +41,12 @@ FOLDER = "cifar-10-batches-bin"
 SPLIT_FILES = {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test": ("test_batch.bin",)}
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+ZIP_NAME = "cifar10-jpg.zip"
+ZIP_VERSION = 1
+"""Bump when decoding the zip changes, so old cache entries stop matching."""
+OFFICIAL = "CIFAR-10 binary set (official pixels)"
+JPEG_ORIGIN = ("CIFAR-10 JPEG re-encoding ({name}, sha256 {sha}): lossy, mean absolute error about 4-9/255 "
+               "against the official pixels, so figures on it are close to, not equal to, the binary set's")
 
 
 def read_cifar_batch(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +89,101 @@ def load_cifar10_binary(directory: Path | str, split: str = "train") -> ImageSet
         labels=torch.from_numpy(np.concatenate([p[1] for p in parts]).astype(np.int64)),
         classes=_class_names(directory),
         name="cifar10",
+        origin=OFFICIAL,
     )
+
+
+def _read_sums(archive: zipfile.ZipFile, path: Path) -> dict[str, str]:
+    try:
+        text = archive.read("SHA256SUMS").decode("ascii")
+    except KeyError:
+        raise DataError(f"{path} has no SHA256SUMS file; is it the CIFAR-10 JPEG zip? Copy it again.") from None
+    sums = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise DataError(f"{path}: SHA256SUMS line {n} is not '<sha256>  <file>': {line[:80]!r}.")
+        sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def _split_members(sums: dict[str, str], archive: zipfile.ZipFile, path: Path, split: str,
+                   per_class: int) -> list[tuple[str, int]]:
+    """(member, label) of one split in class order, then file order; the first ``per_class`` of each."""
+    listed = {n for n in archive.namelist() if n.startswith(f"{split}/") and not n.endswith("/")}
+    unlisted = sorted(listed - sums.keys())
+    if unlisted:
+        raise DataError(f"{path}: {unlisted[0]} (and {len(unlisted) - 1} more) is not in SHA256SUMS; "
+                        "the zip was changed after its checksums were made. Copy the original again.")
+    by_class: dict[int, list[str]] = {}
+    for name in sorted(n for n in sums if n.startswith(f"{split}/")):
+        parts = name.split("/")
+        if len(parts) != 3 or parts[1] not in CLASSES:
+            raise DataError(f"{path}: member {name} is not {split}/<class>/<file> with a CIFAR-10 class "
+                            f"({', '.join(CLASSES)}).")
+        if name not in listed:
+            raise DataError(f"{path}: {name} is listed in SHA256SUMS but missing from the zip; copy it again.")
+        by_class.setdefault(CLASSES.index(parts[1]), []).append(name)
+    if len(by_class) != len(CLASSES):
+        missing = [c for i, c in enumerate(CLASSES) if i not in by_class]
+        raise DataError(f"{path}: the {split} split has no images of {', '.join(missing)}.")
+    return [(name, label) for label in sorted(by_class)
+            for name in (by_class[label][:per_class] if per_class else by_class[label])]
+
+
+def _decode_zip(path: Path, split: str, per_class: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    # Deferred: PIL is needed only the first time a zip split is decoded (later reads hit the cache).
+    from PIL import Image
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sums = _read_sums(archive, path)
+            members = _split_members(sums, archive, path, split, per_class)
+            images = np.empty((len(members), 32, 32, 3), dtype=np.uint8)
+            for i, (name, _) in enumerate(members):
+                blob = archive.read(name)
+                if hashlib.sha256(blob).hexdigest() != sums[name]:
+                    raise DataError(f"{path}: {name} does not match its SHA256SUMS entry; the zip is damaged. "
+                                    "Copy it again.")
+                with Image.open(io.BytesIO(blob)) as im:
+                    arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+                if arr.shape != (32, 32, 3):
+                    raise DataError(f"{path}: {name} is {arr.shape[1]}x{arr.shape[0]}, not 32x32.")
+                images[i] = arr
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"cannot read {path} as a zip ({exc}); it may be truncated. Copy it again.") from None
+    labels = torch.tensor([label for _, label in members], dtype=torch.int64)
+    meta = {"verified": "every member against SHA256SUMS", "members": len(members)}
+    return torch.from_numpy(images.transpose(0, 3, 1, 2).copy()), labels, meta
+
+
+def load_cifar10_zip(path: Path | str, split: str = "train", *, per_class: int = 0,
+                     cache_dir: Path | str | None = None, use_cache: bool = True) -> ImageSet:
+    """One split of the CIFAR-10 JPEG zip, labelled, in class order (``per_class``: the first K of each
+    class, 0 for all). Decoded and verified once, then read from the image cache."""
+    path = Path(path).expanduser()
+    if split not in SPLIT_FILES:
+        raise DataError(f"unknown split {split!r}; expected train or test.{did_you_mean(split, SPLIT_FILES)}")
+    if per_class < 0:
+        raise DataError(f"per_class must be 0 (all) or positive; got {per_class}.")
+    if not path.is_file():
+        raise DataError(f"{path} does not exist.")
+    digest = sha256_file(path)
+    key = hashlib.sha256(f"genzoo-cifar10-zip v{ZIP_VERSION} {digest} {split} per_class={per_class}".encode())
+
+    def build() -> tuple[torch.Tensor, torch.Tensor, dict]:
+        images, labels, meta = _decode_zip(path, split, per_class)
+        return images, labels, {**meta, "zip": path.name, "zip_sha256": digest, "split": split}
+
+    if use_cache:
+        entry = cached(cache_dir or default_cache_dir(), key.hexdigest(), build)
+        images, labels = entry.images, entry.labels
+    else:
+        images, labels, _ = build()
+    return ImageSet(images=images, labels=labels, classes=CLASSES, name="cifar10",
+                    origin=JPEG_ORIGIN.format(name=path.name, sha=digest[:16]))
 
 
 def _safe_members(archive: tarfile.TarFile, archive_path: Path) -> list[tarfile.TarInfo]:
@@ -113,7 +225,8 @@ def extract_cifar(archive_path: Path, target: Path) -> Path:
 def load_cifar10(root: Path | str, split: str = "train", download: bool = False) -> ImageSet:
     """CIFAR-10 at 32x32 RGB from ``root``/cifar10/cifar-10-batches-bin (or ``root``/cifar-10-batches-bin).
 
-    A ``root``/cifar10/<split>/<class>/*.png image folder is read instead when present.
+    Without the binary set, ``root``/cifar10/cifar10-jpg.zip (or ``root``/cifar10-jpg.zip), the JPEG
+    re-encoding, is read; then a ``root``/cifar10/<split>/<class>/*.png image folder.
     """
     if split not in SPLIT_FILES:
         raise DataError(f"unknown split {split!r}; expected train or test.{did_you_mean(split, SPLIT_FILES)}")
@@ -122,18 +235,24 @@ def load_cifar10(root: Path | str, split: str = "train", download: bool = False)
     for directory in candidates:
         if all((directory / f).is_file() for f in SPLIT_FILES[split]):
             return load_cifar10_binary(directory, split)
+    zips = [root / "cifar10" / ZIP_NAME, root / ZIP_NAME]
+    for archive in zips:
+        if archive.is_file():
+            return load_cifar10_zip(archive, split)
     image_folder = root / "cifar10" / split
     if image_folder.is_dir():
 
         images = load_folder(image_folder, image_size=32, channels=3)
         images.name = "cifar10"
+        images.origin = f"CIFAR-10 image folder {image_folder}"
         return images
     if download:
         archive = download_file(URL, root / "cifar10" / "cifar-10-binary.tar.gz", MD5)
         return load_cifar10_binary(extract_cifar(archive, root / "cifar10"), split)
     raise DataError(
         f"CIFAR-10 {split} files not found (looked in {' and '.join(map(str, candidates))} for "
-        f"{', '.join(SPLIT_FILES[split])}, and for an image folder {image_folder}). With network "
-        f"access genzoo downloads the binary version into {root / 'cifar10'} (unless GENZOO_OFFLINE=1); offline, "
-        "copy cifar-10-batches-bin there or train on 'digits'/'mnist'."
+        f"{', '.join(SPLIT_FILES[split])}, for {' and '.join(map(str, zips))}, and for an image folder "
+        f"{image_folder}). With network access genzoo downloads the binary version into {root / 'cifar10'} "
+        "(unless GENZOO_OFFLINE=1); offline, copy cifar-10-batches-bin or cifar10-jpg.zip there or train on "
+        "'digits'/'mnist'."
     )

@@ -10,6 +10,8 @@ Problem kinds (a file is reported under the first that applies and is then not u
 - ``zero_byte``: the file is empty.
 - ``non_image``: no image extension, or an image extension but no known image signature
   (e.g. text saved as ``.png``).
+- ``too_large``: its header declares more than MAX_PIXELS pixels (a PNG of a few bytes can claim
+  60000x60000: decoding it would take gigabytes). Read from the header alone, never decoded.
 - ``corrupt``: starts like an image but PIL cannot open or verify it.
 - ``truncated``: opens, but the pixel data ends early (a cut-off copy or download).
 - ``unexpected_mode``: decodes, but in a mode genzoo does not convert faithfully to
@@ -34,7 +36,11 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from genzoo.core.atomic import sha256_file
 from genzoo.core.errors import DataError
 
-KINDS = ("zero_byte", "non_image", "corrupt", "truncated", "unexpected_mode", "duplicate", "outside_classes")
+KINDS = ("zero_byte", "non_image", "too_large", "corrupt", "truncated", "unexpected_mode", "duplicate",
+         "outside_classes")
+MAX_PIXELS = 89_478_485
+"""Largest image genzoo decodes: PIL's own decompression-bomb limit (a 256 MiB RGBA image), far above
+any training image, far below what a hostile header can ask for."""
 IMAGE_EXTENSIONS = frozenset({
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm",
 })
@@ -72,6 +78,29 @@ def list_files(root: Path) -> tuple[list[tuple[Path, str | None]], tuple[str, ..
     return files, classes
 
 
+def declared_size(path: Path) -> tuple[str, str] | None:
+    """("too_large", detail) when the header declares more than MAX_PIXELS pixels, else None.
+
+    ``Image.open`` is lazy: it parses the header and leaves the pixel data unread. PIL's own
+    decompression-bomb check (an error beyond twice its limit, a warning below) is lifted for this
+    one header read, so that the report can say what size the file claims; the limit that counts is
+    MAX_PIXELS, applied here before anything is decoded.
+    """
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except Exception:  # an unreadable header: the full check says what is wrong
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    if width * height > MAX_PIXELS:
+        return "too_large", (f"its header declares {width}x{height} pixels ({width * height / 1e6:,.0f} megapixels, "
+                             f"over the {MAX_PIXELS / 1e6:.0f} megapixel limit); not decoded")
+    return None
+
+
 def check_image(path: Path, expected_modes: tuple[str, ...] = DEFAULT_MODES) -> tuple[str, str] | None:
     """(kind, detail) of what is wrong with one file, or None when it is a usable image."""
     ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -87,6 +116,8 @@ def check_image(path: Path, expected_modes: tuple[str, ...] = DEFAULT_MODES) -> 
         return "non_image", f"extension {path.suffix or '(none)'!r} is not an image extension"
     if not _looks_like_image(head):
         return "non_image", f"not an image despite the {path.suffix} name (starts with {head[:8]!r})"
+    if (too_large := declared_size(path)) is not None:
+        return too_large
     try:
         with Image.open(path) as im:
             im.verify()

@@ -19,7 +19,7 @@ from genzoo.core.errors import DataError
 
 from ..atomic import sha256_file
 from .cache import cache_key, cached, default_cache_dir
-from .clean import CleanReport, list_files, scan_folder
+from .clean import CleanReport, declared_size, list_files, scan_folder
 from .imageset import ImageSet
 from .transforms import RESIZE_MODES, Resize, fit_size
 
@@ -33,6 +33,8 @@ def decode_image(path: Path, channels: int) -> torch.Tensor:
     arbitrary colours); 16-bit greys are scaled to 8 bits rather than clipped.
     """
     mode = "L" if channels == 1 else "RGB"
+    if (too_large := declared_size(path)) is not None:  # the scan passed it, so it changed since: still never decode
+        raise DataError(f"{path}: {too_large[1]}")
     with Image.open(path) as im:
         if im.mode in ("I", "I;16", "I;16B", "I;16L"):
             arr = np.rint(np.asarray(im, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8)

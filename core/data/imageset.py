@@ -41,7 +41,8 @@ class ImageSet:
     """Images (uint8 NCHW) with optional labels; ``images_b`` is the B domain of unpaired sources.
 
     ``classes`` names the label values (``classes[label]``); ``report`` is the clean-up report
-    when the set came from an image folder.
+    when the set came from an image folder. ``origin`` says which files the pixels came from where
+    that changes what scores mean (e.g. CIFAR-10's JPEG re-encoding against its official pixels).
     """
 
     images: torch.Tensor
@@ -50,6 +51,7 @@ class ImageSet:
     name: str = ""
     images_b: torch.Tensor | None = None
     report: CleanReport | None = None
+    origin: str = ""
 
     def __post_init__(self) -> None:
         self.images = _check_images(self.images, "images")
@@ -102,6 +104,7 @@ class ImageSet:
             name=self.name,
             images_b=None if self.images_b is None else self.images_b[:n].clone(),
             report=self.report,
+            origin=self.origin,
         )
 
     def __repr__(self) -> str:

@@ -97,6 +97,7 @@ def format_images(imageset: ImageSet, image_size: int, channels: int, resize: Re
         images_b=None if imageset.images_b is None else format_tensor(
             imageset.images_b, image_size, channels, resize),
         report=imageset.report,
+        origin=imageset.origin,
     )
 
 

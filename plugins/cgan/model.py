@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genzoo.core import gan
+from genzoo.core import batch_random, gan
 from genzoo.core.conditioning import LabelPlanes, ProjectionHead, check_labels
 from genzoo.core.errors import DataError
 from genzoo.core.model import ZooModel
@@ -95,12 +95,10 @@ class CGAN(ZooModel):
         gan.init_dcgan_weights(self)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
+        return batch_random.randn(n, self.config.latent_dim, device=self.device, generator=generator)
 
     def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        device = generator.device if generator is not None else self.device
-        labels = torch.randint(self.config.num_classes, (n,), generator=generator, device=device)
-        return labels.to(self.device)
+        return batch_random.randint(self.config.num_classes, n, device=self.device, generator=generator)
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
                generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:

@@ -1,11 +1,12 @@
 """CycleGAN as a genzoo plugin: registration only, so listing the zoo imports no torch.
 
-Besides the model it registers ``mnist-inverted``, an unpaired two-domain set built from
-MNIST alone (digits vs. different digits with inverted intensities), so the demo variant
-trains offline from the same IDX files every other MNIST model uses.
+Besides the model it registers the ``cyclegan`` import format (generators saved by the official
+PyTorch code: ``genzoo import cyclegan horse2zebra.pth --out FOLDER``) and ``mnist-inverted``, an
+unpaired two-domain set built from MNIST alone (digits vs. different digits with inverted
+intensities), so the demo variant trains offline from the same IDX files every other MNIST model uses.
 """
 
-from genzoo import DatasetSpec, ModelSpec, Preprocessing, hookimpl
+from genzoo import DatasetSpec, ImporterSpec, ModelSpec, Preprocessing, hookimpl
 
 
 @hookimpl
@@ -33,4 +34,16 @@ def register_datasets(register):
         description="Unpaired MNIST: domain A = first half of the split, domain B = the other half inverted "
                     "(255 - x); no digit appears in both domains.",
         image_size=28, channels=1, classes=0,
+    ))
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="cyclegan",
+        converter="genzoo.plugins.cyclegan.convert:from_official",
+        description="ResNet generators saved by junyanz/pytorch-CycleGAN-and-pix2pix (latest_net_G_A.pth, with its "
+                    "_net_G_B.pth partner when beside it; published ones such as horse2zebra.pth), 6 or 9 blocks.",
+        upstream="https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix",
+        pickle_hint="The official code saves .pth state dicts (torch.save(net.state_dict(), ...)); import that file.",
     ))

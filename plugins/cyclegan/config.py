@@ -8,6 +8,7 @@ to 28-32 pixel images and a CPU budget.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from genzoo.core.config import check, option
 
@@ -28,6 +29,12 @@ class CycleGANConfig:
     beta1: float = option(0.5, "Adam beta1.")
     beta2: float = option(0.999, "Adam beta2.")
     decay_start: float = option(0.5, "Fraction of training after which the learning rate decays linearly to 0.")
+    layout: Literal["genzoo", "official"] = option(
+        "genzoo", "Names of the generators' modules: official = the official code's (model.N, conv_block), so its "
+                  "saved generators (latest_net_G_A.pth, horse2zebra.pth) load one to one; the layers are the same.")
+    generators: Literal["both", "a2b"] = option(
+        "both", "both: A->B and B->A generators and two discriminators (trainable); a2b: the A->B generator alone, "
+                "e.g. one imported official generator file (translate a2b only, no training).")
 
     def __post_init__(self) -> None:
         check(self.image_size >= 8 and self.image_size % 4 == 0, "image_size", self.image_size,

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genzoo.core.errors import ConfigError
+from genzoo.core.errors import CapabilityError, ConfigError
 from genzoo.core.gan import discriminator_loss, generator_loss, init_dcgan_weights
 from genzoo.core.model import ZooModel
 from genzoo.core.phases import Batch, Losses, Optim, Phase
@@ -24,6 +24,9 @@ from genzoo.core.phases import Batch, Losses, Optim, Phase
 from .config import CycleGANConfig
 
 DIRECTIONS = ("a2b", "b2a")
+NAMES = {"genzoo": ("net", "block"), "official": ("model", "conv_block")}
+"""Per layout: the attribute holding a generator's layers and a residual block's. The official code's are
+``model`` and ``conv_block``; with them the zoo's state dict keys are its keys, index for index."""
 
 
 def _norm(channels: int) -> nn.Module:
@@ -35,17 +38,18 @@ def _norm(channels: int) -> nn.Module:
 class ResnetBlock(nn.Module):
     """x + [reflect-pad, conv3, norm, ReLU, (dropout), reflect-pad, conv3, norm](x)."""
 
-    def __init__(self, channels: int, dropout: bool) -> None:
+    def __init__(self, channels: int, dropout: bool, name: str = "block") -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels),
                                    nn.ReLU(True)]
         if dropout:
             layers.append(nn.Dropout(0.5))
         layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels)]
-        self.block = nn.Sequential(*layers)
+        self.name = name
+        setattr(self, name, nn.Sequential(*layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.block(x)
+        return x + getattr(self, self.name)(x)
 
 
 class ResnetGenerator(nn.Module):
@@ -55,23 +59,25 @@ class ResnetGenerator(nn.Module):
     their biases because instance norm without affine parameters has no shift of its own.
     """
 
-    def __init__(self, channels: int, width: int, n_blocks: int, dropout: bool = False) -> None:
+    def __init__(self, channels: int, width: int, n_blocks: int, dropout: bool = False, layout: str = "genzoo") -> None:
         super().__init__()
+        net_name, block_name = NAMES[layout]
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7), _norm(width), nn.ReLU(True)]
         ch = width
         for _ in range(2):
             layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1), _norm(ch * 2), nn.ReLU(True)]
             ch *= 2
-        layers += [ResnetBlock(ch, dropout) for _ in range(n_blocks)]
+        layers += [ResnetBlock(ch, dropout, block_name) for _ in range(n_blocks)]
         for _ in range(2):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 3, stride=2, padding=1, output_padding=1),
                        _norm(ch // 2), nn.ReLU(True)]
             ch //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, channels, 7), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        self.name = net_name
+        setattr(self, net_name, nn.Sequential(*layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return getattr(self, self.name)(x)
 
 
 class PatchDiscriminator(nn.Module):
@@ -151,12 +157,13 @@ class CycleGAN(ZooModel):
     def __init__(self, config: CycleGANConfig) -> None:
         super().__init__(config)
         c = config
-        self.g_ab = ResnetGenerator(c.channels, c.g_width, c.n_blocks, c.dropout)
-        self.g_ba = ResnetGenerator(c.channels, c.g_width, c.n_blocks, c.dropout)
-        self.d_a = PatchDiscriminator(c.channels, c.d_width, c.d_layers)
-        self.d_b = PatchDiscriminator(c.channels, c.d_width, c.d_layers)
-        shape = (c.channels, c.image_size, c.image_size)
-        self.pool_a, self.pool_b = ImagePool(c.pool_size, shape), ImagePool(c.pool_size, shape)
+        self.g_ab = ResnetGenerator(c.channels, c.g_width, c.n_blocks, c.dropout, c.layout)
+        if c.generators == "both":
+            self.g_ba = ResnetGenerator(c.channels, c.g_width, c.n_blocks, c.dropout, c.layout)
+            self.d_a = PatchDiscriminator(c.channels, c.d_width, c.d_layers)
+            self.d_b = PatchDiscriminator(c.channels, c.d_width, c.d_layers)
+            shape = (c.channels, c.image_size, c.image_size)
+            self.pool_a, self.pool_b = ImagePool(c.pool_size, shape), ImagePool(c.pool_size, shape)
         init_dcgan_weights(self)  # N(0, 0.02), the official init_type="normal"
         self._fakes: tuple[Batch, torch.Tensor, torch.Tensor] | None = None
 
@@ -164,6 +171,9 @@ class CycleGAN(ZooModel):
         """Images of one domain in [-1, 1] -> the other domain's, in [-1, 1]."""
         if direction not in DIRECTIONS:
             raise ConfigError(f"direction={direction!r} is not allowed; choose a2b or b2a.")
+        if direction == "b2a" and self.config.generators == "a2b":
+            raise CapabilityError("this CycleGAN holds the A->B generator only (generators='a2b', e.g. one imported "
+                                  "generator file), so it cannot translate b2a.")
         return (self.g_ab if direction == "a2b" else self.g_ba)(images)
 
     def g_loss(self, batch: Batch) -> Losses:
@@ -206,6 +216,9 @@ class CycleGAN(ZooModel):
 
     def phases(self) -> list[Phase]:
         c = self.config
+        if c.generators == "a2b":
+            raise ConfigError("a CycleGAN with generators='a2b' (one imported generator) has no B->A generator and "
+                              "no discriminators to train; train a cyclegan model with generators='both'.")
         optim = Optim(lr=c.lr, betas=(c.beta1, c.beta2), lr_decay="linear", decay_start=c.decay_start)
         return [
             Phase("g", [self.g_ab, self.g_ba], self.g_loss, optim),

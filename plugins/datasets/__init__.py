@@ -24,7 +24,9 @@ def register_datasets(register):
     register(DatasetSpec(
         name="cifar10",
         loader="genzoo.core.data.cifar:load_cifar10",
-        description="CIFAR-10 (Krizhevsky 2009), 50k train / 10k test, 32x32 RGB, 10 classes.",
+        description="CIFAR-10 (Krizhevsky 2009), 50k train / 10k test, 32x32 RGB, 10 classes: the official "
+                    "binary set, else cifar10-jpg.zip (its JPEG re-encoding; scores close to, not equal to, the "
+                    "official pixels').",
         image_size=32, channels=3, classes=10,
     ))
     register(DatasetSpec(

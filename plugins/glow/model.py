@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genzoo.core.distributed import all_reduce_mean
 from genzoo.core.flows import (
     AffineCoupling,
     FactorOut,
@@ -45,8 +46,9 @@ class ActNorm(nn.Module):
 
     @torch.no_grad()
     def _initialize(self, x: torch.Tensor) -> None:
-        mean = x.mean(dim=(0, 2, 3), keepdim=True)
-        std = x.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
+        # the global batch's statistics under torchrun, so that every rank starts from the same values
+        mean = all_reduce_mean(x.mean(dim=(0, 2, 3), keepdim=True))
+        std = all_reduce_mean((x - mean).pow(2).mean(dim=(0, 2, 3), keepdim=True)).sqrt()
         self.bias.copy_(-mean)
         self.log_scale.copy_(-torch.log(std + 1e-6))
         self.initialized.fill_(True)

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genzoo.core import batch_random
 from genzoo.core.conv_autoencoder import make_decoder, make_encoder
 from genzoo.core.errors import CapabilityError
 from genzoo.core.model import ZooModel
@@ -105,15 +106,15 @@ class VAE(ZooModel):
         if self.config.likelihood != "bernoulli" or self.config.binarize == "none":
             return images
         probs = images.clamp(0.0, 1.0)
-        gen_device = generator.device if generator is not None else probs.device
-        return (torch.rand(probs.shape, generator=generator, device=gen_device).to(probs.device) < probs).to(
-            probs.dtype)
+        u = batch_random.rand(probs.shape[0], *probs.shape[1:], device=probs.device, generator=generator)
+        return (u < probs).to(probs.dtype)
 
     # -- training: one phase ----------------------------------------------------------------
     def elbo_terms(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction -log p(x|z), KL) per image for one reparameterised z."""
         mu, logvar = self.encode(images)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        eps = batch_random.randn(mu.shape[0], *mu.shape[1:], device=mu.device, dtype=mu.dtype)
+        z = mu + eps * (0.5 * logvar).exp()
         return -self.log_likelihood(targets, z), gaussian_kl(mu, logvar)
 
     def loss(self, batch: Batch) -> Losses:

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from genzoo.core import batch_random
 from genzoo.core.gan import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from genzoo.core.model import ZooModel
 from genzoo.core.penalties import gradient_penalty
@@ -34,7 +35,7 @@ class WGANGP(ZooModel):
         init_dcgan_weights(self)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.config.latent_dim, device=self.device, generator=generator)
+        return batch_random.randn(n, self.config.latent_dim, device=self.device, generator=generator)
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
                generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:

@@ -7,7 +7,8 @@ protocol (with the extractor's weight digest). Changing any of them makes a new 
 changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ (with its training
 run, a genzoo.core.rundir run dir, in OUT/cells/KEY/run) and is finished exactly when its
 result.json exists: that file is written atomically as the last step, so a cell killed
-half-way has none and is wiped and redone on the next run.
+half-way has none and is wiped and redone on the next run. A process runs a cell only while it
+holds the cell's claim (``claim``), whichever executor started it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from genzoo.core import version
 from genzoo.core.atomic import atomic_write_text
@@ -168,6 +171,27 @@ def write_result(cell_dir: Path, result: dict[str, Any]) -> Path:
     return cell_dir / RESULT_FILE
 
 
+def write_diverged(cell: Cell, cell_dir: Path, message: str, step: int, seconds: float) -> dict[str, Any]:
+    """A cell whose training diverged: finished (the same seed would diverge again, so it is not retried),
+    with no scores; the reports show it as "diverged"."""
+    result = {"status": "diverged", "key": cell.key, "label": cell.model.label, "model": cell.model.model,
+              "seed": cell.seed, "budget": cell.model.budget.to_dict(), "steps": step, "diverged": message,
+              "train_seconds": round(seconds, 3)}
+    write_result(cell_dir, result)
+    return result
+
+
 def write_error(cell_dir: Path, error: dict[str, Any]) -> None:
     cell_dir.mkdir(parents=True, exist_ok=True)
-    (cell_dir / ERROR_FILE).write_text(json.dumps(error, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_text(cell_dir / ERROR_FILE, json.dumps(error, indent=2, default=str) + "\n")
+
+
+def claim(cell: Cell, out: Path) -> FileLock:
+    """The cell's claim: held while a process runs it, so that two executors sharing OUT (a local pool
+    and a Ray cluster, two machines' Slurm jobs) never run one cell at once; the second waits, then finds
+    it finished and reuses it. An OS lock (flock) on OUT/cells/KEY.lock, beside the cell's folder
+    (which a rerun wipes): the kernel releases it when its holder dies, however it dies. On a shared
+    file system this needs working file locks (NFSv4, Lustre and GPFS have them)."""
+    folder = cell.dir(out)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder.with_name(folder.name + ".lock")), thread_local=False)

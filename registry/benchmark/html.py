@@ -3,7 +3,8 @@
 Plots are drawn with matplotlib's Agg backend: a bar chart per metric with error bars over
 seeds, quality against training cost, each model's training losses (and evaluation curves
 when the runs logged any), and a sample grid per model. A small script records, once the
-page has loaded, how many images decoded; a headless browser test reads it from the DOM.
+page has loaded, how many images decoded; a headless browser test reads it from the DOM. The page's
+stylesheet, plot embedding and script are genzoo.core.html_report's, shared with ``genzoo tune show``.
 """
 
 from __future__ import annotations
@@ -18,54 +19,15 @@ from typing import Any
 from PIL import Image
 
 from genzoo.core.atomic import atomic_write_text
+from genzoo.core.html_report import figure_png as _png
+from genzoo.core.html_report import image_tag as _img
+from genzoo.core.html_report import page
+from genzoo.core.html_report import pyplot as _plt
 
 from .cells import cell_run
 from .report import best_labels, fmt, header, protocol_lines, table_rows
 
 MAX_GRID_PX = 256
-DPI = 72
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1150px;color:#222}
-h1{font-size:1.6em;margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
-table{border-collapse:collapse;font-size:14px}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:right}
-th{background:#f5f5f5}td.l,th.l{text-align:left}td.best{font-weight:bold;background:#e6f4ea;color:#137333}
-td.na{color:#999;font-size:12px;text-align:left;max-width:220px}.meta{color:#555;font-size:14px}
-.grid{display:flex;flex-wrap:wrap;gap:18px}.grid figure{margin:0;text-align:center;font-size:13px}
-img{max-width:100%}code{background:#f5f5f5;padding:1px 4px}.small{font-size:12px;color:#666}
-"""
-
-_SCRIPT = """
-window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; });
-  document.body.dataset.imagesTotal = imgs.length;
-  document.body.dataset.images = ok.length;
-  document.body.dataset.tableRows = document.querySelectorAll('table.results tbody tr').length;
-  document.body.dataset.rendered = 'yes';
-});
-"""
-
-
-def _plt() -> Any:
-    # Deferred: only drawing a plot needs matplotlib (slow to import), and Agg must be chosen before pyplot loads.
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # after use(): the backend is fixed when pyplot loads
-
-    return plt
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    _plt().close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _img(data: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _bar_chart(summary: dict[str, Any], col: dict[str, Any]) -> str | None:
@@ -238,9 +200,7 @@ def render(out: Path, summary: dict[str, Any]) -> str:
     if na:
         parts += ["<h2>Not scored</h2><ul class='small'>"] + [f"<li>{e(a)} / {e(b)}: {e(t)}</li>" for a, b, t in na]
         parts.append("</ul>")
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>genzoo bench {e(suite['name'])}</title><style>{_CSS}</style></head><body>"
-            + "\n".join(parts) + f"<script>{_SCRIPT}</script></body></html>\n")
+    return page(f"genzoo bench {suite['name']}", parts)
 
 
 def write_html(out: Path, summary: dict[str, Any]) -> Path:

@@ -80,7 +80,10 @@ def summarize(cells: list[Cell], done: dict[str, dict[str, Any]], failed: dict[s
     rows = []
     for c in cells:
         r = done.get(c.key)
-        if r is not None:
+        if r is not None and r.get("status") == "diverged":
+            rows.append({"label": c.model.label, "seed": c.seed, "key": c.key, "dir": str(c.dir(out).relative_to(out)),
+                         "status": "diverged", "steps": r["steps"], "error": r["diverged"], "scores": {}, "na": {}})
+        elif r is not None:
             rows.append({"label": c.model.label, "seed": c.seed, "key": c.key, "dir": str(c.dir(out).relative_to(out)),
                          "status": "ok", "steps": r["steps"], "stopped": r.get("stopped", ""),
                          "train_seconds": r["train_seconds"], "eval_seconds": r["eval_seconds"],
@@ -102,7 +105,9 @@ def summarize(cells: list[Cell], done: dict[str, dict[str, Any]], failed: dict[s
         entry: dict[str, Any] = {"label": m["label"], "model": m["model"], "budget": _budget_text(m["budget"]),
                                  "seeds": [r["seed"] for r in good], "scores": {},
                                  "failed": [{"seed": r["seed"], "error": r.get("error", "")}
-                                            for r in mine if r["status"] != "ok"]}
+                                            for r in mine if r["status"] in ("failed", "missing")],
+                                 "diverged": [{"seed": r["seed"], "error": r["error"]}
+                                              for r in mine if r["status"] == "diverged"]}
         if good:
             entry["params"] = good[0]["params"]
             entry["steps"] = _stats([float(r["steps"]) for r in good])
@@ -110,7 +115,9 @@ def summarize(cells: list[Cell], done: dict[str, dict[str, Any]], failed: dict[s
         for col in columns:
             name = col["score"]
             values = [r["scores"][name]["value"] for r in good if name in r["scores"]]
-            if values:
+            if entry["diverged"]:  # a recipe that diverges on some seed is not ranked by the others' scores
+                entry["scores"][name] = {"diverged": f"{len(entry['diverged'])} of {len(mine)} seeds"}
+            elif values:
                 entry["scores"][name] = _stats(values)
             else:
                 reasons = [r["na"][name] for r in good if name in r["na"]]
@@ -154,6 +161,8 @@ def _rank(models: list[dict[str, Any]], columns: list[dict[str, Any]]) -> None:
 
 
 def fmt(stat: dict[str, Any], width: int = 0) -> str:
+    if "diverged" in stat:
+        return f"diverged ({stat['diverged']})"
     if "na" in stat:
         reason = stat["na"]
         if width and len(reason) > width:
@@ -225,6 +234,10 @@ def markdown(summary: dict[str, Any]) -> str:
     failures = [f"- {m['label']} seed {f['seed']}: {f['error']}" for m in summary["models"] for f in m["failed"]]
     if failures:
         lines += ["", "## Failed or missing cells", "", *failures]
+    diverged = [f"- {m['label']} seed {f['seed']}: {f['error']}" for m in summary["models"]
+                for f in m.get("diverged", [])]
+    if diverged:
+        lines += ["", "## Diverged cells", "", *diverged]
     return "\n".join(lines) + "\n"
 
 
@@ -240,7 +253,8 @@ def csv_text(summary: dict[str, Any]) -> str:
                st.get("mean", ""), ts.get("mean", ""), ts.get("std") if ts.get("std") is not None else ""]
         for c in cols:
             s = m["scores"][c]
-            row += [s.get("mean", ""), s.get("std") if s.get("std") is not None else "", s.get("n", 0), s.get("na", "")]
+            row += [s.get("mean", ""), s.get("std") if s.get("std") is not None else "", s.get("n", 0),
+                    s.get("na", "") or (f"diverged ({s['diverged']})" if "diverged" in s else "")]
         w.writerow(row)
     return buf.getvalue()
 

@@ -9,6 +9,7 @@ recorded (error.json) and retried on the next run; it never stops the others.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -25,21 +26,37 @@ from typing import Any
 
 import torch
 
+from genzoo.core.divergence import Diverged
 from genzoo.core.errors import ConfigError, GenzooError
 from genzoo.core.images import save_grid
 from genzoo.core.metrics.extractors.defaults import EVALUATORS
 from genzoo.core.metrics.extractors.evaluator import CONFIG as EVALUATOR_CONFIG
-from genzoo.core.metrics.extractors.evaluator import evaluators_dir
+from genzoo.core.metrics.extractors.evaluator import evaluator_folder, evaluators_dir
 from genzoo.core.rundir import RunDir
 from genzoo.core.version import __version__
 
-from ..evaluation.evaluate import evaluate
+from ..evaluation.applicability import FEATURE_METRICS
+from ..evaluation.evaluate import build_extractor, evaluate
 from ..evaluation.evaluators import train_evaluator_for
 from ..hub import is_location
 from ..models.build import create_model
+from ..sources import load_data
 from ..training.train import train
 from ..zoo import get_zoo
-from .cells import Cell, cell_run, finished, last_error, plan, prepare, train_overrides, write_error, write_result
+from .cells import (
+    Cell,
+    cell_run,
+    claim,
+    finished,
+    last_error,
+    plan,
+    prepare,
+    train_overrides,
+    write_diverged,
+    write_error,
+    write_result,
+)
+from .executors import Executor
 from .publish import write_reports
 from .suite import NEEDS, WHY, EvalProtocol, Suite, score_names
 
@@ -61,7 +78,7 @@ def extractor_identity(protocol: EvalProtocol, data_root: str | None, log: Calla
     if not set(protocol.metrics) & {"fid", "kid", "pr", "dc", "is"}:
         return {}
     name = protocol.features
-    folder = Path(protocol.features_weights or name).expanduser()
+    folder = evaluator_folder(name, protocol.features_weights or None)[0]  # shipped weights need no training
     zoo_names = {n: data for data, (_, n) in EVALUATORS.items()}
     if not (folder / EVALUATOR_CONFIG).is_file() and name in zoo_names:
         folder = evaluators_dir() / name
@@ -77,6 +94,17 @@ def extractor_identity(protocol: EvalProtocol, data_root: str | None, log: Calla
         st = weights.stat()
         return {"name": name, "weights": str(weights.resolve()), "size": st.st_size, "mtime": int(st.st_mtime)}
     return {"name": name}
+
+
+def preflight(protocol: EvalProtocol, data_root: str | None) -> None:
+    """What would fail every cell's evaluation after its training, checked before the first cell trains:
+    the real data (a registered data set's split) and the feature extractor (built once, then dropped)."""
+    spec = get_zoo().datasets.get(protocol.data)
+    if spec is not None:
+        load_data(protocol.data, image_size=spec.image_size, channels=spec.channels, split=protocol.split,
+                  root=data_root)
+    if set(protocol.metrics) & FEATURE_METRICS:
+        build_extractor(protocol.features, protocol.features_weights or None)
 
 
 # -- one cell --------------------------------------------------------------------------------
@@ -137,6 +165,7 @@ def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol,
     scores = {}
     for r in results:
         notes += r.notes
+        na.update(r.na)  # a metric that failed inside evaluate is n/a there, with its reason
         for s in r.scores:
             scores[s.name] = {"value": float(s.value), **{k: float(v) for k, v in s.extra.items()},
                               "protocol": s.protocol.to_dict()}
@@ -147,20 +176,42 @@ def run_cell(cell: Cell, suite: Suite, out: str, data_root: str | None) -> dict[
     """Train (or pull) and score one cell; its result.json is the last thing written.
 
     Never raises for a failing model: the failure is written to error.json and returned,
-    so the other cells go on. A KeyboardInterrupt still stops everything.
+    so the other cells go on. A KeyboardInterrupt still stops everything. Runs only while it
+    holds the cell's claim: a cell another executor finished meanwhile is returned as it is.
     """
-    d = prepare(cell, Path(out))
-    try:
-        return _run_cell(cell, suite, d, data_root)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # any failure of one model is reported, not fatal
-        error = {"label": cell.model.label, "seed": cell.seed, "key": cell.key, "status": "failed",
-                 "error": f"{type(exc).__name__}: {exc}".splitlines()[0] if not isinstance(exc, GenzooError)
-                 else str(exc).splitlines()[0],
-                 "traceback": traceback.format_exc(), "time": _now()}
-        write_error(d, error)
+    with claim(cell, Path(out)):
+        if (done := finished(cell.dir(Path(out)))) is not None:  # finished by another executor while we waited
+            return {**done, "reused": True}
+        d = prepare(cell, Path(out))
+        try:
+            return _run_cell(cell, suite, d, data_root)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # any failure of one model is reported, not fatal
+            error = {"label": cell.model.label, "seed": cell.seed, "key": cell.key, "status": "failed",
+                     "error": f"{type(exc).__name__}: {exc}".splitlines()[0] if not isinstance(exc, GenzooError)
+                     else str(exc).splitlines()[0],
+                     "traceback": traceback.format_exc(), "time": _now()}
+            write_error(d, error)
+            return error
+
+
+def collect(cell: Cell, out: Path, why: str = "") -> dict[str, Any]:
+    """What a cell run by another executor left in its folder: its result, else its error, else (the task
+    died before writing either) a failure saying ``why``, recorded in error.json like any other.
+
+    The cell's own error.json wins over ``why``: it has the real error and its traceback, where the
+    engine's view can be vague or late (Slurm's accounting may still say RUNNING for a job that has
+    just ended), and overwriting it would lose both."""
+    d = cell.dir(out)
+    if (result := finished(d)) is not None:
+        return result
+    if (error := last_error(d)) is not None:
         return error
+    error = {"label": cell.model.label, "seed": cell.seed, "key": cell.key, "status": "failed",
+             "error": why or "the cell's task ended without writing result.json or error.json", "time": _now()}
+    write_error(d, error)
+    return error
 
 
 def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[str, Any]:
@@ -172,8 +223,11 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[
     else:
         run = cell_run(d)
         tr = train_overrides(m, suite, cell.seed)
-        result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
-                       preprocessing=m.preprocessing, data_root=data_root, progress=False)
+        try:
+            result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
+                           preprocessing=m.preprocessing, data_root=data_root, progress=False)
+        except Diverged as exc:  # an outcome of this recipe and seed, not a failure to retry
+            return write_diverged(cell, d, str(exc), exc.step, time.perf_counter() - t0)
         train_seconds = loop_seconds(run) or time.perf_counter() - t0
         source, steps, stopped = str(run.path), result.step, result.stopped
         losses = run.metrics.relative_to(d).as_posix() if run.metrics.is_file() else ""  # relative to the cell
@@ -275,12 +329,17 @@ def machine() -> dict[str, Any]:
 
 
 def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root: str | None = None,
-              log: Callable[[str], Any] = print, command: str = "") -> dict[str, Any]:
-    """Run every unfinished cell of ``suite`` into ``out`` and write the reports; return results.json's content."""
+              log: Callable[[str], Any] = print, command: str = "", executor: Executor | None = None) -> dict[str, Any]:
+    """Run every unfinished cell of ``suite`` into ``out`` and write the reports; return results.json's content.
+
+    ``executor`` (genzoo.benchmark.executors: Ray, Slurm) runs the cells elsewhere; None is the local
+    process pool of ``jobs`` workers. Either way each cell writes its own folder in ``out``.
+    """
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {jobs}).")
     out = Path(out)
     extractor = extractor_identity(suite.protocol, data_root, log)
+    preflight(suite.protocol, data_root)
     cells = plan(suite, extractor)
     done = {c.key: r for c in cells if (r := finished(c.dir(out))) is not None}
     todo = [c for c in cells if c.key not in done]
@@ -292,15 +351,25 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
 
     def record(cell: Cell, result: dict[str, Any]) -> None:
         i = next(counter)
-        if result.get("status") == "ok":
+        if result.get("status") == "diverged":
+            done[cell.key] = result
+            log(f"[{i}/{len(todo)}] {cell.name}: DIVERGED at step {result['steps']} (not scored)")
+        elif result.get("status") == "ok":
             done[cell.key] = result
             vals = "  ".join(f"{k} {v['value']:.4g}" for k, v in list(result["scores"].items())[:4])
-            log(f"[{i}/{len(todo)}] {cell.name}: {result['steps']} steps in {result['train_seconds']:.0f} s; {vals}")
+            by = " (finished by another executor; reused)" if result.get("reused") else ""
+            log(f"[{i}/{len(todo)}] {cell.name}: {result['steps']} steps in {result['train_seconds']:.0f} s; "
+                f"{vals}{by}")
         else:
             failed[cell.key] = result
             log(f"[{i}/{len(todo)}] {cell.name}: FAILED: {result['error']} (details: {cell.dir(out)}/error.json)")
 
-    if jobs == 1 or len(todo) <= 1:
+    if executor is not None:
+        if todo:
+            log(f"running {len(todo)} cells on {executor.describe()}")
+            executor.run(todo, functools.partial(run_cell, suite=suite, out=str(out), data_root=data_root),
+                         _init_worker, functools.partial(collect, out=out), record)
+    elif jobs == 1 or len(todo) <= 1:
         for cell in todo:
             log(f"running {cell.name}: {cell.model.budget.describe()} ...")
             record(cell, run_cell(cell, suite, str(out), data_root))
@@ -311,5 +380,6 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
             failed[c.key] = err
     meta = {"suite": suite.to_dict(), "command": command or " ".join(["genzoo", *sys.argv[1:]]),
             "date": _now(), "machine": machine(), "genzoo_version": __version__, "jobs": jobs,
+            "executor": executor.describe() if executor is not None else "local",
             "extractor": extractor}
     return write_reports(out, cells, done, failed, meta)

@@ -21,10 +21,20 @@ the field, because a typo found after an hour of training is an hour lost.
 ``models`` may instead be a table of tables, ``[suites.NAME.models.LABEL]``, each with an
 optional ``model`` (default: LABEL), ``config``, ``train``, ``preprocessing`` and ``budget``.
 A model is any registered name (third-party plugins included) or a hub location.
+
+What one cell may use where a scheduler runs it (``genzoo bench --executor ray|slurm``; the local
+process pool ignores it), all optional::
+
+    resources = { timeout_min = 60, cpus_per_task = 2, gpus_per_node = 1, mem_gb = 8 }
+
+Ray reserves ``cpus_per_task`` CPUs per cell (and a GPU when the cluster has any); Slurm gets the
+four as ``--time``, ``--cpus-per-task``, ``--gpus-per-node`` and ``--mem``. Resources are no part of
+a cell's key: where a cell ran does not change its numbers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import sys
 from dataclasses import dataclass, field
@@ -34,6 +44,9 @@ from typing import Any
 from genzoo.core.errors import ConfigError, did_you_mean
 from genzoo.core.metrics.extractors.defaults import default_extractor
 
+# which capability each metric needs, the scores it fills and why a model without it gets n/a: shared with
+# `genzoo eval`, so both say n/a for the same reasons
+from ..evaluation.applicability import NEEDS, SCORES, WHY, score_names  # noqa: F401 (re-exported)
 from ..hub import is_location
 from ..zoo import catalog, get_zoo
 
@@ -43,21 +56,11 @@ else:  # pragma: no cover
     pass
 
 _SUITE_KEYS = {"description", "data", "split", "metrics", "features", "features_weights", "n", "seeds",
-               "budget", "train", "eval", "models"}
+               "budget", "train", "eval", "models", "resources"}
+_RESOURCE_KEYS = {"timeout_min": 60, "cpus_per_task": 0, "gpus_per_node": 0, "mem_gb": 0}
 _MODEL_KEYS = {"model", "label", "config", "train", "preprocessing", "budget"}
 _EVAL_KEYS = {"seed": 2020, "kid_subsets": 100, "kid_subset_size": 1000, "batch_size": 200}
 _BUDGET_KINDS = ("steps", "epochs", "minutes")
-
-# which capability each built-in metric needs, the scores it produces, and why a model without it gets n/a
-NEEDS = {"fid": "sample", "kid": "sample", "pr": "sample", "dc": "sample", "is": "sample",
-         "psnr": "reconstruct", "ssim": "reconstruct", "bpd": "log_prob"}
-SCORES = {"pr": ("precision", "recall", "f1"), "dc": ("density", "coverage")}
-WHY = {"sample": "cannot sample", "reconstruct": "cannot reconstruct", "log_prob": "has no likelihood"}
-
-
-def score_names(metric: str) -> tuple[str, ...]:
-    """The score columns a metric fills: its own name, or several (pr: precision, recall, f1)."""
-    return SCORES.get(metric, (metric,))
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,20 @@ class EvalProtocol:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What one cell may use under a scheduler (0: the executor's default: one CPU, no GPU, the partition's memory)."""
+
+    timeout_min: int = 60
+    cpus_per_task: int = 0
+    gpus_per_node: int = 0
+    mem_gb: float = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"timeout_min": self.timeout_min, "cpus_per_task": self.cpus_per_task,
+                "gpus_per_node": self.gpus_per_node, "mem_gb": self.mem_gb}
+
+
+@dataclass(frozen=True)
 class Suite:
     name: str
     path: str
@@ -124,6 +141,7 @@ class Suite:
     seeds: tuple[int, ...]
     protocol: EvalProtocol
     train: dict[str, Any] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
 
     def select(self, patterns: str | None) -> Suite:
         """Only the models whose label (or model name) matches one of the comma-separated fnmatch patterns."""
@@ -135,19 +153,19 @@ class Suite:
         if not keep:
             raise ConfigError(f"--models {patterns!r} matches no model of suite {self.name!r}; "
                               f"it has: {', '.join(m.label for m in self.models)}.")
-        return Suite(self.name, self.path, self.description, keep, self.seeds, self.protocol, self.train)
+        return dataclasses.replace(self, models=keep)
 
     def with_seeds(self, n: int | None) -> Suite:
         if n is None:
             return self
         if n < 1:
             raise ConfigError(f"--seeds must be at least 1 (got {n}).")
-        return Suite(self.name, self.path, self.description, self.models, tuple(range(n)), self.protocol, self.train)
+        return dataclasses.replace(self, seeds=tuple(range(n)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "catalog": self.path, "description": self.description,
                 "models": [m.to_dict() for m in self.models], "seeds": list(self.seeds),
-                "protocol": self.protocol.to_dict(), "train": self.train}
+                "protocol": self.protocol.to_dict(), "train": self.train, "resources": self.resources.to_dict()}
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -194,7 +212,18 @@ def parse_suite(name: str, table: Any, path: Path | str) -> Suite:
                             features_weights=_string(table, "features_weights", where), **ev_values)
     models = _models(table.get("models"), where, default_budget, zoo)
     return Suite(name=name, path=str(path), description=_string(table, "description", where), models=models,
-                 seeds=seeds, protocol=protocol, train=train)
+                 seeds=seeds, protocol=protocol, train=train, resources=_resources(table, where))
+
+
+def _resources(table: dict[str, Any], where: str) -> Resources:
+    res = _table(table, "resources", where)
+    _no_unknown(res, set(_RESOURCE_KEYS), f"{where}.resources")
+    values = {k: _int(res, k, f"{where}.resources", default=d, minimum=1 if k == "timeout_min" else 0)
+              for k, d in _RESOURCE_KEYS.items() if k != "mem_gb"}
+    mem = res.get("mem_gb", 0)
+    if isinstance(mem, bool) or not isinstance(mem, (int, float)) or mem < 0:
+        raise ConfigError(f"{where}.resources.mem_gb must be a number of GB >= 0; got {mem!r}.")
+    return Resources(mem_gb=float(mem), **values)
 
 
 def parse_budget(value: Any, where: str) -> Budget:

@@ -7,36 +7,24 @@ is not a subcommand is taken as a suite name (so a suite cannot be called "run",
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
-from typing import Any
 
 import click
-from rich.console import Console
 
 from genzoo.core.errors import GenzooError
 
 from ..benchmark.compare import compare_results, compare_table, load_results
+from ..benchmark.executors import parse_executor
 from ..benchmark.report import terminal_table
 from ..benchmark.suite import list_suites, load_suite
+from .run_group import RunByDefault, wide_console
 
 
-def _console() -> Any:
-    con = Console()
-    if not con.is_terminal:  # logs and CI: do not squeeze the tables into 80 columns
-        con = Console(width=max(con.width, 200))
-    return con
-
-
-class _SuiteGroup(click.Group):
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[Any, ...]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = ["run", *args]
-        return super().resolve_command(ctx, args)
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "SUITE [OPTIONS] | run SUITE [OPTIONS] | list | compare A.json B.json")
+class _SuiteGroup(RunByDefault):
+    usage = "SUITE [OPTIONS] | run SUITE [OPTIONS] | list | compare A.json B.json"
 
 
 @click.group("bench", cls=_SuiteGroup)
@@ -54,23 +42,36 @@ def command() -> None:
 @click.option("--out", default=None, help="Output folder (default bench-results/SUITE).")
 @click.option("--models", "models", default=None, help="Only models matching these fnmatch patterns (comma-separated).")
 @click.option("--seeds", type=int, default=None, help="Seeds per model: 0..N-1 (default: the suite's).")
+@click.option("--seed", type=int, default=None,
+              help="First training seed: the cells train with seeds S..S+N-1 (N: --seeds or the suite's count), each "
+                   "the cell's train.seed. The evaluation seed is the suite protocol's and does not change.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Cells run in parallel worker processes.")
+@click.option("--executor", default="local", show_default=True,
+              help="Where cells run: local (the --jobs process pool), ray[:ADDRESS] (a task per cell) or "
+                   "slurm[:PARTITION] (a job array with the suite's resources); OUT must be shared with the workers.")
 @click.option("--data-root", default=None, help="Where named datasets live ($GENZOO_DATA, ~/.cache/genzoo/data).")
-def run(suite: str, out: str | None, models: str | None, seeds: int | None, jobs: int, data_root: str | None) -> None:
+def run(suite: str, out: str | None, models: str | None, seeds: int | None, seed: int | None, jobs: int,
+        executor: str, data_root: str | None) -> None:
     """Run SUITE (see `genzoo bench list`)."""
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
     from ..benchmark.runner import run_suite
 
-    con = _console()
+    con = wide_console()
     s = load_suite(suite).select(models).with_seeds(seeds)
+    if seed is not None:
+        if seed < 0:
+            raise GenzooError(f"--seed must be 0 or more (got {seed}).")
+        s = dataclasses.replace(s, seeds=tuple(range(seed, seed + len(s.seeds))))
     target = out or f"bench-results/{s.name}"
+    engine = parse_executor(executor, s.resources, target)
     try:
         summary = run_suite(s, target, jobs=jobs, data_root=data_root, log=lambda m: con.print(m, highlight=False),
-                            command=_command_line(suite, out, models, seeds, jobs, data_root))
-    except KeyboardInterrupt:
+                            command=_command_line(suite, out, models, seeds, seed, jobs, data_root, executor),
+                            executor=engine)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a signal the running cell's trainer checkpointed and passed on
         click.echo(f"interrupted; finished cells are kept in {target}/cells: run the same command to continue.",
                    err=True)
-        sys.exit(130)
+        sys.exit(getattr(exc, "exit_code", 130))
     con.print(terminal_table(summary))
     failed = [f"{m['label']} seed {f['seed']}" for m in summary["models"] for f in m["failed"]]
     if failed:
@@ -80,14 +81,17 @@ def run(suite: str, out: str | None, models: str | None, seeds: int | None, jobs
         sys.exit(1)
 
 
-def _command_line(suite: str, out: str | None, models: str | None, seeds: int | None, jobs: int,
-                  data_root: str | None) -> str:
+def _command_line(suite: str, out: str | None, models: str | None, seeds: int | None, seed: int | None, jobs: int,
+                  data_root: str | None, executor: str = "local") -> str:
     parts = ["genzoo", "bench", suite]
-    for flag, value in (("--out", out), ("--models", models), ("--seeds", seeds), ("--data-root", data_root)):
+    for flag, value in (("--out", out), ("--models", models), ("--seeds", seeds), ("--seed", seed),
+                        ("--data-root", data_root)):
         if value is not None:
             parts += [flag, str(value)]
     if jobs != 1:
         parts += ["--jobs", str(jobs)]
+    if executor != "local":
+        parts += ["--executor", executor]
     return shlex.join(parts)
 
 
@@ -111,7 +115,7 @@ def compare(a: str, b: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(diff, indent=2))
         return
-    con = _console()
+    con = wide_console()
     con.print(compare_table(diff, a, b))
     for flag in diff["flags"]:
         con.print(f"[yellow]![/] {flag}", highlight=False)

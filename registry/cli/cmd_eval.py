@@ -6,6 +6,7 @@ import json
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from genzoo.core.errors import GenzooError
@@ -20,11 +21,14 @@ from genzoo.core.rundir import is_model_folder
               help="Comma-separated: fid, kid, pr, dc, is, psnr, ssim, bpd.")
 @click.option("--n", "n", type=int, default=10_000, show_default=True, help="Images per side.")
 @click.option("--features", default=None,
-              help="Extractor: lenet-mnist, resnet-cifar10, fid-inception-v3, timm:ARCH or an evaluator folder "
+              help="Extractor: lenet-mnist, resnet-cifar10 (weights shipped with genzoo), local:NAME (one you trained "
+                   "with `genzoo evaluator train`), fid-inception-v3, timm:ARCH or an evaluator folder "
                    "(default: the zoo evaluator for MNIST-family data and CIFAR-10, else fid-inception-v3).")
 @click.option("--features-weights", default=None, help="Local weights file for the extractor.")
 @click.option("--data-root", default=None, help="Where named datasets live.")
-@click.option("--seed", type=int, default=2020, show_default=True)
+@click.option("--seed", type=int, default=2020, show_default=True,
+              help="Seed of the evaluation: the generated images' noise and the real and KID subsets drawn (recorded "
+                   "in the score's protocol; a trained model's own training seed is its train.seed).")
 @click.option("--kid-subsets", type=int, default=100, show_default=True)
 @click.option("--kid-subset-size", type=int, default=1000, show_default=True)
 @click.option("--batch-size", type=int, default=200, show_default=True)
@@ -65,6 +69,8 @@ def command(source: str, data: str, split: str, metrics: str, n: int, features: 
         detail = "; ".join(x for x in (p.channels, f"{p.input_size}px" if p.input_size else "", params) if x)
         std = f"{s.extra['std']:.4g}" if "std" in s.extra else ""
         table.add_row(s.name, f"{s.value:.5g}", std, extractor, f"{p.n_real}/{p.n_fake}", detail)
+    for name, reason in result.na.items():
+        table.add_row(name, f"[dim]n/a ({escape(reason)})[/]", "", "", "", "")
     con = Console()
     con.print(table)
     for note in result.notes:

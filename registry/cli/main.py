@@ -22,6 +22,7 @@ from . import (
     cmd_eval,
     cmd_evaluator,
     cmd_hub,
+    cmd_import,
     cmd_models,
     cmd_plugins,
     cmd_pull,
@@ -30,6 +31,7 @@ from . import (
     cmd_score,
     cmd_train,
     cmd_translate,
+    cmd_tune,
 )
 
 
@@ -87,8 +89,9 @@ def cli(ctx: click.Context) -> None:
 COMMANDS = (
     cmd_models.list_cmd, cmd_models.info, cmd_train.train, cmd_sample.sample, cmd_eval.command,
     cmd_score.command, cmd_denoise.command, cmd_translate.command, cmd_evaluator.command, cmd_push.command,
-    cmd_pull.command, cmd_hub.command, cmd_bench.command, cmd_data.data, cmd_demo.demo, cmd_plugins.plugins,
-    cmd_plugins.install, cmd_plugins.uninstall,
+    cmd_pull.command, cmd_hub.command, cmd_import.command, cmd_bench.command, cmd_tune.command, cmd_data.data,
+    cmd_demo.demo,
+    cmd_plugins.plugins, cmd_plugins.install, cmd_plugins.uninstall,
 )
 """Every built-in command, added explicitly (a plugin adds its own through ``register_commands``)."""
 

@@ -1,11 +1,17 @@
-"""The trainer's periodic evaluator: the same metric code as ``genzoo eval``, prepared once per run."""
+"""The trainer's periodic evaluator: the same metric code as ``genzoo eval``, prepared once per run.
+
+Sample metrics (fid, kid, pr, dc, is) score generated images; bpd scores the real test images under
+the model's likelihood (what `genzoo tune --metric bpd` prunes on).
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from genzoo.core.data.transforms import format_tensor
+import torch
+
+from genzoo.core.data.transforms import format_tensor, normalize
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError
 from genzoo.core.metrics.context import EvalContext, EvalOptions
@@ -41,23 +47,32 @@ def training_evaluator(
     every protocol.
     """
     names = metric_names(metrics)
-    unsupported = [m for m in names if m in ("psnr", "ssim", "bpd")]
+    unsupported = [m for m in names if m in ("psnr", "ssim")]
     if unsupported:
-        raise GenzooError(f"training evaluation computes sample metrics only; drop {', '.join(unsupported)}.")
+        raise GenzooError(f"training evaluation computes sample metrics and bpd only; drop {', '.join(unsupported)}.")
+    sampled = [m for m in names if m != "bpd"]
     zoo = get_zoo()
     spec = zoo.dataset(data) if data in zoo.datasets else None
     size, channels = (spec.image_size, spec.channels) if spec else (0, 0)
     real = load_data(data, image_size=size, channels=channels, split=split, root=data_root).images
     real = seeded_subset(real, n, seed)
-    extractor = build_extractor(features or default_extractor(data), features_weights)
+    extractor = build_extractor(features or default_extractor(data), features_weights) if sampled else None
     options = EvalOptions(kid_subsets=kid_subsets, seed=seed, batch_size=batch_size)
     dev = pick_device("auto")
     real_memo: dict[Any, Any] = {}  # the real side once per run, even without the disk cache
 
     def evaluate_model(model: Any) -> list[Score]:
-        fake = format_tensor(sample_uint8(model, n, seed=seed, batch_size=batch_size), real.shape[-1], real.shape[1])
+        fake = inputs = None
+        if sampled:
+            fake = format_tensor(sample_uint8(model, n, seed=seed, batch_size=batch_size), real.shape[-1],
+                                 real.shape[1])
+        if "bpd" in names:  # the real images as the model reads them, dequantised with the evaluation seed
+            x = format_tensor(real, model.config.image_size, model.config.channels) \
+                if hasattr(model.config, "image_size") else real
+            inputs = normalize(x, model.preprocessing.normalize, torch.Generator().manual_seed(seed))
         ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
-                          requested=tuple(names), options=options, device=dev, real_memo=real_memo)
+                          requested=tuple(names), options=options, device=dev, real_memo=real_memo,
+                          model=model if inputs is not None else None, model_inputs=inputs)
         return compute_scores(ctx, names)
 
     return evaluate_model

@@ -25,13 +25,14 @@ from genzoo.core.errors import GenzooError, did_you_mean
 from genzoo.core.metrics.context import EvalContext, EvalOptions
 from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.metrics.extractors.evaluator import CONFIG as EVALUATOR_CONFIG
-from genzoo.core.metrics.extractors.evaluator import load_evaluator
+from genzoo.core.metrics.extractors.evaluator import LOCAL, load_evaluator
 from genzoo.core.metrics.protocol import Score
 from genzoo.core.rundir import is_model_folder
 
 from ..models.build import create_model
 from ..sources import load_data
 from ..zoo import get_zoo, resolve
+from .applicability import FEATURE_METRICS, IMAGES, inapplicable, score_names
 
 DEFAULT_METRICS = ("fid", "kid", "pr", "dc")
 
@@ -45,13 +46,15 @@ class EvalResult:
     split: str
     scores: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    na: dict[str, str] = field(default_factory=dict)
+    """score name -> why it is n/a (the model lacks what the metric needs, or the metric failed)"""
 
     def values(self) -> dict[str, float]:
         return {s.name: s.value for s in self.scores}
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "data": self.data, "split": self.split, "notes": self.notes,
-                "scores": [s.to_dict() for s in self.scores]}
+                "scores": [s.to_dict() for s in self.scores], "na": self.na}
 
 
 def build_extractor(name: str, weights: str | None = None) -> Any:
@@ -60,9 +63,8 @@ def build_extractor(name: str, weights: str | None = None) -> Any:
     spec = zoo.extractors.get(name)
     if spec is None and ":" in name:
         spec = zoo.extractors.get(name.split(":", 1)[0] + ":")
-    if spec is None and (Path(name).expanduser() / EVALUATOR_CONFIG).is_file():
-
-        return load_evaluator(name)
+    if spec is None and (name.startswith(LOCAL) or (Path(name).expanduser() / EVALUATOR_CONFIG).is_file()):
+        return load_evaluator(name, weights=weights)
     if spec is None:
         raise GenzooError(f"unknown feature extractor {name!r}.{did_you_mean(name, zoo.extractors)} "
                           f"Known: {', '.join(sorted(zoo.extractors))} (timm: takes timm:ARCH), "
@@ -136,6 +138,20 @@ def seeded_subset(images: Any, n: int, seed: int) -> Any:
     return images[idx]
 
 
+def check_writable(out: str | os.PathLike) -> None:
+    """Fail now, not after sampling, when ``out`` cannot be written (a folder, or an unwritable place)."""
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise GenzooError(f"--out {path} is a folder; give a file name, e.g. {path / 'scores.json'}.")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenzooError(f"cannot create the folder of --out {path} ({exc.strerror}).") from None
+    if not os.access(parent, os.W_OK):
+        raise GenzooError(f"cannot write --out {path}: {parent} is not writable.")
+
+
 def evaluate(
     source: str | os.PathLike,
     data: str = "mnist",
@@ -157,20 +173,25 @@ def evaluate(
     """Score ``source`` (a registered model NAME, a run dir, a pretrained folder, an image folder
     or an .npz of images) against ``n`` images of ``data``'s ``split``.
 
-    ``metrics``: any of fid, kid, pr, dc, is, psnr, ssim, bpd (comma-separated or a list).
-    ``features``: an extractor name (default: the zoo evaluator for MNIST-family data, else
-    fid-inception-v3); ``features_weights`` a local weights file for it. Writes JSON to ``out``.
+    ``metrics``: any of fid, kid, pr, dc, is, psnr, ssim, bpd (comma-separated or a list). A metric the
+    source cannot support is n/a (``EvalResult.na``, with the reason), not an error; every check that can
+    fail (output writable, metrics applicable, real data present, extractor available) runs before the
+    first sample is drawn. ``features``: an extractor name (default: the zoo evaluator for MNIST-family
+    data and CIFAR-10, else fid-inception-v3); ``features_weights`` a local weights file or evaluator
+    folder for it. Writes JSON to ``out``.
     """
     names = metric_names(metrics)
     if n < 2:
         raise GenzooError(f"--n must be at least 2 (got {n}).")
+    if out is not None:
+        check_writable(out)
     zoo = get_zoo()
     spec = zoo.datasets.get(data)
     size, channels = (spec.image_size, spec.channels) if spec else (0, 0)
     result = EvalResult(str(source), data, split)
     dev = pick_device(device)
 
-    # -- the generated side -------------------------------------------------------------------
+    # -- what the source is, and which metrics apply to it (nothing sampled yet) ----------------
     src = Path(source).expanduser()
     model, fake = None, None
     if src.suffix == ".npz":
@@ -184,13 +205,34 @@ def evaluate(
         if not model.meta.source:  # built from a registered name: fresh weights
             result.notes.append(f"{source} is an untrained registered model (pass a run dir to score a trained one).")
         model.to(dev).eval()
+    na = inapplicable(names, model.capabilities if model is not None else (IMAGES,))
+    for metric, reason in na.items():
+        result.notes.append(f"{metric}: n/a ({source} {reason})")
+        result.na.update(dict.fromkeys(score_names(metric), reason))
+    names = [m for m in names if m not in na]
+    if not names:
+        raise GenzooError(f"none of the requested metrics applies to {source}: "
+                          + "; ".join(f"{m} ({r})" for m, r in na.items()) + ".")
 
+    # -- the real side and the extractor: present and loadable before any sampling -------------
     if not size and fake is not None:
         size, channels = fake.shape[-1], fake.shape[1]
-    real = load_data(data, image_size=size, channels=channels, split=split, root=data_root).images
-    real = seeded_subset(real, n, seed)
+    real_set = load_data(data, image_size=size, channels=channels, split=split, root=data_root)
+    if real_set.origin:
+        result.notes.append(f"real data: {real_set.origin}")
+    real = seeded_subset(real_set.images, n, seed)
     size, channels = real.shape[-1], real.shape[1]
-    if model is not None and "sample" in model.capabilities and set(names) & {"fid", "kid", "pr", "dc", "is"}:
+    needs_features = bool(set(names) & FEATURE_METRICS)
+    extractor = None
+    if needs_features:
+        extractor = build_extractor(features or default_extractor(data), features_weights)
+        acc = getattr(extractor, "test_accuracy", None)
+        if acc is not None:
+            shipped = " (shipped with genzoo)" if getattr(extractor, "shipped", False) else ""
+            result.notes.append(f"extractor {extractor.name}{shipped}: test accuracy {acc:.4f}")
+
+    # -- the generated side ---------------------------------------------------------------------
+    if model is not None and needs_features:
         fake = sample_uint8(model, n, seed=seed, batch_size=batch_size)
     if fake is not None:
         if len(fake) > n:
@@ -208,29 +250,25 @@ def evaluate(
         inputs = normalize(x, prep, torch.Generator().manual_seed(seed))
         if "bpd" in names:
             model_inputs = inputs
-        if set(names) & {"psnr", "ssim"} and "reconstruct" in model.capabilities:
-
+        if set(names) & {"psnr", "ssim"}:
             with torch.no_grad():
                 recon = torch.cat([denormalize(model.reconstruct(p.to(dev)).cpu(), prep)
                                    for p in inputs.split(batch_size)])
             pairs = (format_tensor(x, size, channels), format_tensor(recon, size, channels))
 
-    # -- the extractor and the metrics ----------------------------------------------------------
-    needs_features = bool(set(names) & {"fid", "kid", "pr", "dc", "is"})
-    extractor = None
-    if needs_features:
-        if fake is None:
-            raise GenzooError(f"{source} cannot generate images, so {', '.join(names)} cannot be computed.")
-        extractor = build_extractor(features or default_extractor(data), features_weights)
-        acc = getattr(extractor, "test_accuracy", None)
-        if acc is not None:
-            result.notes.append(f"extractor {extractor.name}: test accuracy {acc:.4f}")
+    # -- the metrics: one failing is its own n/a, the others stand -------------------------------
     options = EvalOptions(kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed,
                           batch_size=batch_size, use_cache=use_cache)
     ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
                       requested=tuple(names), options=options, pairs=pairs, model=model,
                       model_inputs=model_inputs, device=dev)
-    result.scores.extend(compute_scores(ctx, names))
+    for name in names:
+        try:
+            result.scores.extend(compute_scores(ctx, [name]))
+        except GenzooError as exc:
+            reason = str(exc).splitlines()[0]
+            result.notes.append(f"{name}: n/a ({reason})")
+            result.na.update(dict.fromkeys(score_names(name), reason))
     if fake is not None and "kid" in names and ctx.kid_subset_size() < kid_subset_size:
         warnings.warn(f"KID subset size lowered to {ctx.kid_subset_size()} (fewer images than {kid_subset_size}); "
                       "it is recorded in the protocol.", stacklevel=2)

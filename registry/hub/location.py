@@ -13,6 +13,12 @@ never be loaded. Every download is checked against the sha256 the hub publishes 
 is used, and offline (``GENZOO_OFFLINE=1``, ``HF_HUB_OFFLINE=1`` or ``--offline``) a pull is
 answered from the cache alone, honouring a pinned revision.
 
+A location names a folder on disk (file://) or a cache path (hf://), so one that could escape is
+refused before anything is read: ``..`` or ``.`` in a path, an hf:// location written with a
+leading "/", a revision that is not a plain branch name or commit id (a leading "-" or ".", a
+".lock" part, over 255 characters), and, in what a hub lists, a file name that is absolute or
+climbs out of the snapshot with ``..`` (such a file is never fetched).
+
 This module imports neither torch nor huggingface_hub, so the CLI's help stays fast.
 """
 
@@ -36,7 +42,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 SCHEMES = ("hf://", "file://")
 DEFAULT_BRANCH = "main"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_REVISION = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+MAX_REVISION = 255
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,10 @@ def _split_revision(body: str) -> tuple[str, str | None]:
 
 
 def check_revision(revision: str, where: str) -> str:
-    if not _REVISION.match(revision) or ".." in revision:
+    if (not _REVISION.match(revision) or ".." in revision or len(revision) > MAX_REVISION
+            or any(part.endswith(".lock") for part in revision.split("/"))):
         raise GenzooError(f"{where}: revision {revision!r} is not a valid branch name or commit id "
-                          f"(letters, digits, . _ - and / between parts).")
+                          f"(letters, digits, . _ - and / between parts, each starting with a letter or digit).")
     return revision
 
 
@@ -88,6 +96,8 @@ def parse_location(text: str, revision: str | None = None) -> Location:
                           f"file:///PATH/TO/HUB/OWNER/NAME[@REVISION].")
     scheme = "hf" if text.startswith("hf://") else "file"
     if scheme == "hf":
+        if text[len("hf://"):].startswith("/"):
+            raise GenzooError(f"{text!r}: an hf:// location is hf://OWNER/NAME, not a path (file:///PATH is a folder).")
         body, rev = _split_revision(text[len("hf://"):].strip("/"))
         parts = body.split("/")
         root = ""
@@ -98,6 +108,8 @@ def parse_location(text: str, revision: str | None = None) -> Location:
                               f"not host {parsed.netloc!r}.")
         body, rev = _split_revision(unquote(parsed.path).rstrip("/"))
         path = Path(body)
+        if any(part in (".", "..") for part in body.split("/")):
+            raise GenzooError(f"{text!r}: a file:// location may not contain '.' or '..'; give the hub's real path.")
         if not path.is_absolute():
             raise GenzooError(f"{text!r}: a file:// location needs an absolute path (file:///PATH/OWNER/NAME).")
         parts = [*path.parts[-2:]] if len(path.parts) >= 3 else []
@@ -130,9 +142,17 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genzoo" / "hub"
 
 
+def safe_name(path: str) -> bool:
+    """Whether a file name a hub lists stays inside the snapshot: relative, no '..', no backslash or NUL."""
+    return (bool(path) and not path.startswith("/") and "\\" not in path and "\0" not in path
+            and all(part not in ("", ".", "..") for part in path.split("/")))
+
+
 def allowed(path: str) -> bool:
+    """Whether a hub file is fetched: a safe name of an allowed kind (never a pickle)."""
     name = path.rsplit("/", 1)[-1]
-    return not name.lower().endswith(PICKLE_SUFFIXES) and any(fnmatch.fnmatch(name, p) for p in ALLOWED_PATTERNS)
+    return (safe_name(path) and not name.lower().endswith(PICKLE_SUFFIXES)
+            and any(fnmatch.fnmatch(name, p) for p in ALLOWED_PATTERNS))
 
 
 def git_blob_sha1(path: Path) -> str:

@@ -14,7 +14,7 @@ from genzoo.core.config import from_dict
 from genzoo.core.errors import GenzooError
 from genzoo.core.model import ModelMeta, ZooModel
 from genzoo.core.preprocessing import Preprocessing
-from genzoo.core.pretrained import load_weights
+from genzoo.core.pretrained import check_weights_fit, load_weights, planned_shapes
 from genzoo.core.rundir import pretrained_folder, read_config
 
 from ..hub import is_location, pull
@@ -60,6 +60,9 @@ def load_pretrained(path: Path, variant: str = "default", overrides: dict[str, A
     # Folders written for a model built straight from its class carry no preprocessing: the registered one applies.
     preprocessing = (from_dict(Preprocessing, info["preprocessing"], where=f"{path}/config.json preprocessing")
                      if info.get("preprocessing") else entry.preprocessing)
+    # the config's network, sized on the meta device and checked against the weights' headers before it is built
+    if (shapes := planned_shapes(lambda: entry.builder()(config))) is not None:
+        check_weights_fit(shapes, path, variant)
     model = build_model(entry, config, preprocessing, name=info["name"], data=info.get("data") or entry.data,
                         source=source or str(path), provenance=dict(info.get("provenance", {})))
     load_weights(model, path, variant)

@@ -18,11 +18,12 @@ from ..zoo import ModelEntry
 SECTIONS = {"model": "model", "train": "train", "preprocessing": "preprocessing", "pre": "preprocessing"}
 
 
-def split_overrides(entry: ModelEntry, assignments: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def split_overrides(entry: ModelEntry, assignments: dict[str, Any], flag: str = "--set") -> dict[str, dict[str, Any]]:
     """Route ``key=value`` pairs to the model config, trainer or preprocessing.
 
     ``train.steps=10`` and ``model.latent_dim=64`` are explicit; a bare key goes to the model
-    config when it has that field, else to the trainer, else to preprocessing.
+    config when it has that field, else to the trainer, else to preprocessing. ``flag`` names
+    where the keys came from in the error for an unknown one (``--set``, a ``genzoo tune`` space).
     """
     out: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "preprocessing": {}}
     config_class = entry.config_class()
@@ -40,7 +41,7 @@ def split_overrides(entry: ModelEntry, assignments: dict[str, Any]) -> dict[str,
             out["preprocessing"][key] = value
         else:
             known = [*model_fields, *(f"train.{k}" for k in train_fields), *(f"preprocessing.{k}" for k in pre_fields)]
-            raise ConfigError(f"--set {key}: {entry.name} has no such field.{did_you_mean(key, known)} "
+            raise ConfigError(f"{flag} {key}: {entry.name} has no such field.{did_you_mean(key, known)} "
                               f"See `genzoo info {entry.name}`.")
     return out
 

@@ -7,20 +7,27 @@ the data, the evaluator for ``eval_every``, and what the run records about itsel
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from genzoo.core import distributed
+from genzoo.core.checkpoint import checkpoint_files
 from genzoo.core.config import from_dict, to_dict
 from genzoo.core.data.loader import BatchLoader
 from genzoo.core.device import pick_device
+from genzoo.core.divergence import Diverged
 from genzoo.core.errors import GenzooError
+from genzoo.core.interrupt import TrainingStopped, after_checkpoint, requeue_wanted
 from genzoo.core.preprocessing import Preprocessing
 from genzoo.core.recipe import TrainConfig
 from genzoo.core.rundir import RunDir
+from genzoo.core.runlock import RunLock
 from genzoo.core.trainer import Trainer, TrainResult
 from genzoo.core.version import __version__
 
@@ -47,7 +54,9 @@ def train(
     eval_metrics: str = "fid",
     eval_n: int = 2000,
     eval_features: str | None = None,
+    evaluator: Callable[[Any], list[Any]] | None = None,
     command: str | None = None,
+    requeue: bool | None = None,
 ) -> TrainResult:
     """Train a registered model (or resume a run) and return a TrainResult.
 
@@ -57,7 +66,10 @@ def train(
     split, ``eval_features`` extractor), logged as ``eval.<metric>`` and usable as
     ``train.monitor`` for early stopping; the final weights' scores (``result.scores``) are
     recorded with their protocols in pretrained/config.json and the model card, which are
-    written once, at the end, with those scores.
+    written once, at the end, with those scores. ``evaluator``, a callable ``evaluate(model) ->
+    [Score]``, replaces the one built from ``eval_metrics``: the trainer calls it every ``eval_every``
+    steps and on the final weights (even with ``eval_every`` 0); ``genzoo tune`` passes one that
+    also reports each score to its pruner.
 
     How the weights were made (the data's name, content hash and size, the steps actually
     trained, batch size, seed, wall time, machine, genzoo and plugin versions and ``command``)
@@ -65,6 +77,11 @@ def train(
     shown in the card. ``command`` is the command line that reproduces the run (default: this
     process's own); a resumed run keeps the one it started with and records its own as
     "resumed_by".
+
+    While it trains, the run dir is locked (a second train or resume of it is refused, naming this
+    process) and run.json's "status" says how it stands: running, finished, stopped (a signal:
+    TrainingStopped is raised once the checkpoint is written), diverged (Diverged is raised) or failed.
+    ``requeue`` (default: $GENZOO_REQUEUE) requeues the Slurm job after a SIGUSR1 stop (core.interrupt).
     """
     train_overrides = dict(train or {})
     if steps is not None:
@@ -92,9 +109,19 @@ def train(
         source = data or entry.data
         evaluation = {"metrics": eval_metrics, "n": eval_n, "features": eval_features}
         run_dir = RunDir(out if out else Path("runs") / entry.name)
-        if run_dir.is_run():
-            raise GenzooError(f"{run_dir.path} already holds a run; pass --resume {run_dir.path} to continue it, "
-                              f"or --out a new folder (nothing was overwritten).")
+    # With torchrun, join the other ranks first: from here on only rank 0 looks at or writes the run dir.
+    world = distributed.init(recipe.device)
+    world.check_batch(recipe.batch_size)  # a global batch the ranks cannot share is refused before the data loads
+    # One writer per run dir (core.runlock): a run dir another live process holds is refused here, before the data
+    # is loaded, naming that process; the lock itself is taken below, for as long as this run writes.
+    if world.main and run_dir.path.is_dir():
+        RunLock(run_dir.path).probe()
+    if resume is not None and world.main and not checkpoint_files(run_dir.checkpoint):
+        raise GenzooError(f"cannot resume {run_dir.path}: it holds no checkpoint (the run stopped before its first "
+                          f"one); delete the folder or give another --out, and start it again with its command.")
+    if resume is None and world.main and run_dir.is_run():
+        raise GenzooError(f"{run_dir.path} already holds a run; pass --resume {run_dir.path} to continue it, "
+                          f"or --out a new folder (nothing was overwritten).")
     made_by = train_command(entry, source, run_dir.path, model_cfg, recipe, prep, data_root=data_root,
                             evaluation=evaluation)
     resumed_by = (command or resume_command(run_dir.path, train_overrides)) if resume is not None else ""
@@ -118,20 +145,57 @@ def train(
     n_classes = len(images.classes)
     labels = torch.arange(recipe.sample_grid) % n_classes if n_classes and "conditional" in model.capabilities else None
     loader = BatchLoader(images, prep, recipe.batch_size, recipe.seed, pick_device(recipe.device))
-    evaluator = None
-    if recipe.eval_every:
+    if not world.main:  # rank 0 evaluates for everyone
+        evaluator = None
+    elif evaluator is None and recipe.eval_every:
         evaluator = training_evaluator(source, metrics=evaluation.get("metrics", "fid"), n=evaluation.get("n", 2000),
                                        features=evaluation.get("features"), data_root=data_root)
     trainer = Trainer(model, loader, recipe, run_dir.path, progress=progress, sample_labels=labels,
                       evaluate=evaluator)
-    if resume is not None:
-        trainer.resume()
+    lock = RunLock(run_dir.path).acquire() if world.main else None  # released however the run ends
+    ours = resume is not None  # whether run.json is this run's, so that its status is ours to record
+    try:
+        if resume is not None:
+            trainer.resume()
+        elif world.main:
+            if run_dir.is_run():
+                raise GenzooError(f"{run_dir.path} was started by another run while this one loaded its data; "
+                                  f"nothing was overwritten.")
+            run_dir.write({
+                "model": entry.name, "family": entry.family, "plugin": entry.plugin, "data": source,
+                "data_root": str(Path(data_root).resolve()) if data_root else None,
+                "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
+                "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": __version__,
+                "command": command, "status": "running",
+            })
+            ours = True
+        if resume is not None and world.main:
+            _status(run_dir, "running")
+        result = trainer.fit()
+    except Diverged as exc:
+        if world.main:
+            _status(run_dir, "diverged", step=exc.step, reason=str(exc))
+        raise
+    except TrainingStopped as stop:
+        if world.main:
+            _status(run_dir, "stopped", step=stop.step, reason=f"{stop.args[0]}{' (at once)' if stop.forced else ''}")
+        after_checkpoint(stop, requeue_wanted(requeue) and world.main)
+        raise
+    except Exception as exc:
+        if world.main and ours:
+            _status(run_dir, "failed", step=trainer.step, reason=str(exc).splitlines()[0] if str(exc) else repr(exc))
+        raise
     else:
-        run_dir.write({
-            "model": entry.name, "family": entry.family, "plugin": entry.plugin, "data": source,
-            "data_root": str(Path(data_root).resolve()) if data_root else None,
-            "classes": list(images.classes), "config": to_dict(model_cfg), "train": to_dict(recipe),
-            "preprocessing": to_dict(prep), "eval": evaluation, "genzoo_version": __version__,
-            "command": command,
-        })
-    return trainer.fit()
+        if world.main:
+            _status(run_dir, "finished", step=result.step, **({"stopped": result.stopped} if result.stopped else {}))
+    finally:
+        distributed.close()
+        if lock is not None:
+            lock.release()
+    return result
+
+
+def _status(run_dir: RunDir, status: str, **details: Any) -> None:
+    """Best effort: a full disk or a removed run.json must not hide the error that ended the run."""
+    with contextlib.suppress(GenzooError, OSError):
+        run_dir.set_status(status, **details)

@@ -6,9 +6,9 @@ stay as fast as reading a few TOML files.
 
 from .assembly import ModelEntry, Zoo, get_zoo
 from .hookspecs import hookimpl, hookspec
-from .specs import CAPABILITIES, DatasetSpec, ExtractorSpec, MetricSpec, ModelSpec, resolve
+from .specs import CAPABILITIES, DatasetSpec, ExtractorSpec, ImporterSpec, MetricSpec, ModelSpec, resolve
 
 __all__ = [
-    "CAPABILITIES", "DatasetSpec", "ExtractorSpec", "MetricSpec", "ModelEntry", "ModelSpec", "Zoo", "get_zoo",
-    "hookimpl", "hookspec", "resolve",
+    "CAPABILITIES", "DatasetSpec", "ExtractorSpec", "ImporterSpec", "MetricSpec", "ModelEntry", "ModelSpec", "Zoo",
+    "get_zoo", "hookimpl", "hookspec", "resolve",
 ]

@@ -23,7 +23,7 @@ from genzoo.core.recipe import TrainConfig
 
 from . import catalog
 from .plugin_manager import PluginInfo, PluginManager
-from .specs import DatasetSpec, ExtractorSpec, MetricSpec, ModelSpec, resolve
+from .specs import DatasetSpec, ExtractorSpec, ImporterSpec, MetricSpec, ModelSpec, resolve
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class Zoo:
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
     metrics: dict[str, MetricSpec] = field(default_factory=dict)
     extractors: dict[str, ExtractorSpec] = field(default_factory=dict)
+    importers: dict[str, ImporterSpec] = field(default_factory=dict)
     catalog_notes: list[str] = field(default_factory=list)
     manager: PluginManager | None = None
 
@@ -192,6 +193,7 @@ def get_zoo() -> Zoo:
         "datasets": (zoo.datasets, DatasetSpec),
         "metrics": (zoo.metrics, MetricSpec),
         "feature_extractors": (zoo.extractors, ExtractorSpec),
+        "importers": (zoo.importers, ImporterSpec),
     }
     for kind, (table, spec_type) in tables.items():
         manager.call(

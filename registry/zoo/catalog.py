@@ -1,4 +1,4 @@
-"""zoo.toml: the catalog of named variants and benchmark suites.
+"""zoo.toml: the catalog of named variants, benchmark suites and search spaces (``[tune.NAME]``).
 
 The catalog is read from, in order: the zoo.toml shipped with genzoo (at the package root);
 the zoo.toml each plugin may ship beside the module its entry point names; then the files
@@ -30,7 +30,7 @@ else:  # pragma: no cover
 
 SHIPPED = Path(__file__).parents[1] / "zoo.toml"  # the package root: setuptools ships it there
 _VARIANT_KEYS = {"model", "description", "data", "config", "train", "preprocessing", "hub", "tags"}
-_PLUGIN_SECTIONS = ("models", "suites")  # what a plugin's own zoo.toml may declare
+_PLUGIN_SECTIONS = ("models", "suites", "tune")  # what a plugin's own zoo.toml may declare
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _load_plugin(cat: Catalog, pc: PluginCatalog, owners: dict[tuple[str, str], 
     unknown = sorted(set(doc) - set(_PLUGIN_SECTIONS))
     if unknown:
         raise ConfigError(f"{path}: unknown top-level tables {unknown}; a plugin's zoo.toml may declare only "
-                          "[models.NAME] variants and [suites.NAME] suites.")
+                          "[models.NAME] variants, [suites.NAME] suites and [tune.NAME] search spaces.")
     for section, body in doc.items():
         for name, table in body.items():
             if not isinstance(table, dict):

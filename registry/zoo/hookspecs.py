@@ -40,5 +40,14 @@ def register_feature_extractors(register):
 
 
 @hookspec
+def register_importers(register):
+    """Register converters of other projects' checkpoints: ``register(genzoo.ImporterSpec(...))``.
+
+    ``genzoo import FORMAT CHECKPOINT --out FOLDER`` runs the one named FORMAT and writes an
+    ordinary pretrained folder, so weights trained elsewhere sample, translate and push like any.
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``genzoo`` click group (``cli`` is that group)."""

@@ -95,6 +95,25 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class ImporterSpec:
+    """A checkpoint format ``genzoo import NAME FILE`` converts into a zoo model.
+
+    ``converter`` is a "module:func" reference to ``func(state, source) -> genzoo.core.importing.Imported``,
+    where ``state`` is what the file held (loaded without unpickling: torch.load(weights_only=True) or
+    safetensors) and ``source`` its path; it names the registered model, its config and the tensors
+    keyed as in that model's state dict, or raises a GenzooError naming the first offending keys.
+    ``upstream`` is the project whose checkpoints these are; ``pickle_hint`` tells a user holding a
+    pickle (which genzoo never loads) how to get a loadable file instead.
+    """
+
+    name: str
+    converter: str
+    description: str = ""
+    upstream: str = ""
+    pickle_hint: str = ""
+
+
+@dataclass(frozen=True)
 class ExtractorSpec:
     """A feature extractor for metrics: ``builder`` is a "module:func" reference."""
 
