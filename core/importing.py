@@ -46,13 +46,22 @@ class Imported:
     """What the model card and config.json record about the conversion (e.g. where the mean w came from)."""
 
 
+TORCH_LEGACY_HEADS = tuple(pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=p)[:-1] for p in range(2, 6))
+"""How a file in torch.save's pre-1.6 (non-zip) format begins: a pickled magic number, then the data. Such
+files (the official CycleGAN's published horse2zebra.pth among them) start like a bare pickle but are
+torch checkpoints, which ``torch.load(weights_only=True)`` reads with its restricted unpickler."""
+
+
 def is_pickle(path: Path) -> bool:
-    """A bare pickle (NVIDIA's .pkl files): not a zip archive (torch.save's format) nor safetensors."""
+    """A bare pickle (NVIDIA's .pkl files): not a zip archive (torch.save's format), nor torch.save's
+    legacy format, nor safetensors."""
     if path.suffix.lower() in PICKLE_SUFFIXES:
         return True
     with open(path, "rb") as f:
-        head = f.read(2)
-    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5 and not zipfile.is_zipfile(path)
+        head = f.read(32)
+    if head.startswith(TORCH_LEGACY_HEADS):
+        return False
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5 and not zipfile.is_zipfile(path)
 
 
 def read_checkpoint(path: Path) -> Any:

@@ -104,6 +104,12 @@ class Trainer:
         self.optimizers = {p.name: _optimizer(p, self.device) for p in self.phases if not p.shares_optimizer}
         if bad_share := [p.name for p in self.phases if p.shares_optimizer not in ("", *self.optimizers)]:
             raise GenzooError(f"{type(model).__name__}.phases(): {bad_share} share the optimiser of an unknown phase.")
+        for p in self.phases:  # a sharing phase may only update what the optimiser it steps holds
+            held = {id(q) for q in self.optimizers[p.shares_optimizer or p.name].param_groups[0]["params"]}
+            own = {id(q) for q in p.parameters()}
+            if outside := [n for n, q in model.named_parameters() if id(q) in own and id(q) not in held]:
+                raise GenzooError(f"{type(model).__name__}.phases(): phase {p.name!r} updates {outside[:3]}, which "
+                                  f"the optimiser of phase {p.shares_optimizer!r} it shares does not hold.")
         # per phase, what computes its losses: the phase's own loss, or its DDP wrapper across ranks
         self._forward = {
             p.name: distributed.wrap_phase(p, self.device) if self.world.distributed else p.loss for p in self.phases
@@ -203,10 +209,9 @@ class Trainer:
     def _read_logs(self, steps: int, seconds: float) -> dict[str, float]:
         """The one host sync per log interval: means of every logged term, and the NaN count."""
         keys = list(self._sums)
-        # each rank's means over its share; their mean is the global batch's (equal shares)
-        sums = distributed.all_reduce_mean(torch.stack([self._sums[k] for k in keys])).tolist() if keys else []
-        values = [*sums, self._bad.item()]
-        bad = values.pop()
+        # each rank's means over its share: their mean is the global batch's (equal shares); the skipped-update
+        # count is already the same on every rank (agreed per update), so its mean is itself
+        *values, bad = distributed.all_reduce_mean(torch.stack([*(self._sums[k] for k in keys), self._bad])).tolist()
         self._sums.clear()
         self._bad.zero_()
         # how often each phase ran over the steps [self.step - steps, self.step): those divisible by its ``every``

@@ -4,7 +4,6 @@ metric the model cannot support is "n/a (reason)" beside the others, as in `genz
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from click.testing import CliRunner
@@ -42,13 +41,13 @@ def test_a_missing_evaluator_fails_before_sampling(data_root, draws, monkeypatch
 
 
 @pytest.mark.parametrize("case", ["data", "out", "none-applies"])
-def test_other_failures_come_before_sampling(case, data_root, draws, tmp_path):
+def test_other_failures_come_before_sampling(case, data_root, draws, tmp_path, monkeypatch):
     """Real data that is not there, an --out that cannot be written, no requested metric applicable."""
     from genzoo.evaluation.evaluate import evaluate
 
     kw = {"n": 50, "data_root": data_root, "metrics": "fid"}
     if case == "data":
-        os.environ["GENZOO_OFFLINE"] = "1"
+        monkeypatch.setenv("GENZOO_OFFLINE", "1")  # scoped to this test: later tests may download
         kw["data_root"], match = tmp_path / "empty", "mnist test files not found"
     elif case == "out":
         (tmp_path / "taken").mkdir()

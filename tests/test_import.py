@@ -9,6 +9,7 @@ norm by hand): a different computation from the zoo's, so agreement to 1e-5 is e
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import pickle
@@ -104,6 +105,19 @@ def test_cyclegan_import_matches_the_official_generator(tmp_path, n_blocks):
     assert 'license: ""' in card and "fill in" in card
     with pytest.raises(genzoo.CapabilityError, match="A->B generator only"):
         model.translate(x, "b2a")
+
+
+def test_cyclegan_files_in_torch_legacy_format_import(tmp_path):
+    """The published pretrained generators (horse2zebra.pth) predate PyTorch 1.6: torch.save's non-zip format,
+    which begins like a bare pickle but is read by torch.load(weights_only=True), so it is not refused."""
+    state = official_cyclegan_state(ngf=4, n_blocks=6)
+    torch.save(state, tmp_path / "horse2zebra.pth", _use_new_zipfile_serialization=False)
+    result = genzoo_cli("import", "cyclegan", tmp_path / "horse2zebra.pth", "--out", tmp_path / "h2z")
+    assert result.exit_code == 0, result.output
+    x = torch.rand(1, 3, 12, 12) * 2 - 1
+    with torch.no_grad():
+        ours = genzoo.create_model(str(tmp_path / "h2z")).translate(x, "a2b")
+    assert (ours - reference_resnet_generator(state, x, 6)).abs().max() < TOL
 
 
 def test_cyclegan_pair_imports_both_directions_and_translates_any_size(tmp_path):
@@ -261,9 +275,12 @@ def reference_discriminator(s: dict, x: torch.Tensor) -> torch.Tensor:
 def stylegan_import(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sg")
     state = rosinality_state(size=16, style_dim=8, n_mlp=2, ch=8)
-    torch.save(state, tmp / "ffhq-16.pt")
+    # as rosinality's train.py saves it: the command-line arguments (a Namespace) beside the weights
+    torch.save({**state, "args": argparse.Namespace(size=16, n_mlp=2, lr=0.002)}, tmp / "ffhq-16.pt")
     result = genzoo_cli("import", "stylegan2", tmp / "ffhq-16.pt", "--out", tmp / "sg")
     assert result.exit_code == 0, result.output
+    # the Namespace was let through for that one load only, not for every later torch.load in the process
+    assert argparse.Namespace not in torch.serialization.get_safe_globals()
     return state, tmp
 
 

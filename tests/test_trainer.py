@@ -228,3 +228,14 @@ def test_the_final_weights_are_evaluated_once(tmp_path: Path, steps: int, evalua
     assert config["eval_results"][0]["results"][0]["dataset"] == {"name": "digits", "type": "digits", "split": "test"}
     assert config["provenance"]["steps"] == steps and "stopped" not in config["provenance"]
     assert f'"value": {float(steps)}' in (tmp_path / "pretrained" / "README.md").read_text()
+
+
+def test_a_phase_sharing_an_optimiser_must_update_only_what_that_optimiser_holds() -> None:
+    """A lazy regulariser steps its player's optimiser; one that names the wrong player is refused up front."""
+    model = genzoo.create_model("dcgan-mnist", g_width=8, d_width=8)
+    d, g = model.phases()
+    wrong = Phase("d_reg", d.modules, d.loss, every=4, shares_optimizer="g")
+    model.phases = lambda: [d, g, wrong]
+    loader = BatchLoader(genzoo.load_data("digits", image_size=28, channels=1), model.preprocessing, 8)
+    with pytest.raises(GenzooError, match="phase 'd_reg' updates .* which the optimiser of phase 'g' it shares"):
+        Trainer(model, loader, TrainConfig(steps=1))

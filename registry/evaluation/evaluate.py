@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genzoo.core.atomic import atomic_write_text
+from genzoo.core.atomic import DiskFull, atomic_write_text
 from genzoo.core.data.transforms import denormalize, format_tensor, normalize
 from genzoo.core.device import pick_device
 from genzoo.core.errors import GenzooError, did_you_mean
@@ -262,13 +262,19 @@ def evaluate(
     ctx = EvalContext(fake=fake, real=real, extractor=extractor, real_data=data, real_split=split,
                       requested=tuple(names), options=options, pairs=pairs, model=model,
                       model_inputs=model_inputs, device=dev)
+    failed = []
     for name in names:
         try:
             result.scores.extend(compute_scores(ctx, [name]))
+        except DiskFull:  # the machine's problem, not the metric's: stop, as every other command does
+            raise
         except GenzooError as exc:
             reason = str(exc).splitlines()[0]
             result.notes.append(f"{name}: n/a ({reason})")
             result.na.update(dict.fromkeys(score_names(name), reason))
+            failed.append(f"{name} ({reason})")
+    if not result.scores:  # n/a beside other scores is a note; n/a everywhere is a failed evaluation, not exit 0
+        raise GenzooError(f"no requested metric could be computed for {source}: {'; '.join(failed)}.")
     if fake is not None and "kid" in names and ctx.kid_subset_size() < kid_subset_size:
         warnings.warn(f"KID subset size lowered to {ctx.kid_subset_size()} (fewer images than {kid_subset_size}); "
                       "it is recorded in the protocol.", stacklevel=2)
