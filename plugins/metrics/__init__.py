@@ -33,8 +33,9 @@ def register_feature_extractors(register):
     for name, data in [("lenet-mnist", "MNIST"), ("lenet-fashion-mnist", "Fashion-MNIST"),
                        ("resnet-cifar10", "CIFAR-10")]:
         register(ExtractorSpec(name=name, builder=evaluator,
-                               description=f"zoo-trained classifier on {data} (`genzoo evaluator train`); "
-                                           "penultimate features and class probabilities."))
+                               description=f"the zoo's classifier on {data}: the weights shipped with genzoo "
+                                           "where there are some (`genzoo evaluator list`), else the one `genzoo "
+                                           "evaluator train` made; penultimate features and class probabilities."))
     register(ExtractorSpec(name="fid-inception-v3",
                            builder="genzoo.core.metrics.extractors.fid_inception:build_fid_inception",
                            description="pytorch-fid's Inception-v3 (2048-d pool features); weights from a local file."))
