@@ -38,6 +38,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from .batch_random import share
 from .errors import ConfigError
 from .phases import Batch, Losses, Phase
 
@@ -99,9 +100,8 @@ class World:
 
 def world() -> World:
     """The current world: the joined process group, or one process."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return World()
-    return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), _control)
+    rank, size = share()
+    return World(rank, size, int(os.environ.get("LOCAL_RANK", "0")), _control) if size > 1 else World()
 
 
 _control: Any = None
@@ -136,16 +136,17 @@ def close() -> None:
 
 def all_reduce_mean(values: torch.Tensor) -> torch.Tensor:
     """The mean over ranks of a tensor of per-rank means (identity for one process)."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    _, size = share()
+    if size > 1:
         values = values.clone()
         dist.all_reduce(values)
-        values /= dist.get_world_size()
+        values /= size
     return values
 
 
 def all_reduce_max_(value: torch.Tensor) -> None:
     """In place: the largest of every rank's value (e.g. "this update was bad somewhere")."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if share()[1] > 1:
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
 
 
