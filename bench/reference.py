@@ -34,7 +34,7 @@ per family and sample grids of both sides in bench/grids/reference-<family>-{gen
   cross-entropy per pixel, no EMA (its batch is 128; both sides here use --batch).
 The flow and PixelCNN references train the zoo's networks (same config), so the tables compare recipes.
 
-GAN rows: FID/KID/precision/recall of n samples; genzoo is scored with its EMA weights (what a
+GAN rows: FID/KID/precision/recall/density/coverage of n samples; genzoo is scored with its EMA weights (what a
 user samples with) and its raw weights. VAE rows: test -ELBO and IWAE NLL (nats) on the first n
 test images binarised with the model's fixed-seed evaluation binarisation, the examples' own
 test loss (BCE against the grey intensities + KL), and the FID of n samples (decoder means).
@@ -67,6 +67,7 @@ from genzoo.core.data import BatchLoader
 from genzoo.core.data.transforms import normalize
 from genzoo.core.flows import bits_per_dim
 from genzoo.core.images import save_grid
+from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.penalties import gradient_penalty
 from genzoo.evaluation.during_training import training_evaluator
 from genzoo.zoo import get_zoo
@@ -92,7 +93,7 @@ class Sampler(nn.Module):
 
 # -- the references' training steps ---------------------------------------------------------------
 def examples_dcgan(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
-    model = genzoo.create_model("dcgan-mnist", **args.config)
+    model = genzoo.create_model(args.model, **args.config)
     g, d = model.generator, model.discriminator
     criterion = nn.BCEWithLogitsLoss()  # the examples' Sigmoid + BCELoss, fused for stability
     opt_d, opt_g = adam(d, 2e-4, (0.5, 0.999)), adam(g, 2e-4, (0.5, 0.999))
@@ -124,7 +125,7 @@ def pytorch_gan_nets(latent_dim: int = 100, shape: tuple[int, ...] = (1, 28, 28)
 
 
 def pytorch_gan_vanilla(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
-    g, d = pytorch_gan_nets()
+    g, d = pytorch_gan_nets(shape=args.shape)
     criterion = nn.BCEWithLogitsLoss()
     opt_g, opt_d = adam(g, 2e-4, (0.5, 0.999)), adam(d, 2e-4, (0.5, 0.999))
     valid, fake = torch.ones(args.batch, 1), torch.zeros(args.batch, 1)
@@ -142,7 +143,7 @@ def pytorch_gan_vanilla(loader: BatchLoader, args: argparse.Namespace) -> nn.Mod
 
 def gulrajani_wgan_gp(loader: BatchLoader, args: argparse.Namespace, n_critic: int = 5,
                       lambda_gp: float = 10.0) -> nn.Module:
-    model = genzoo.create_model("wgan-gp-mnist", **args.config)
+    model = genzoo.create_model(args.model, **args.config)
     g, critic, latent = model.generator, model.critic, model.config.latent_dim
     opt_g, opt_d = adam(g, 1e-4, (0.0, 0.9)), adam(critic, 1e-4, (0.0, 0.9))
     for i in range(args.steps):
@@ -222,7 +223,7 @@ def chute_realnvp(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
     """chrischute/real-nvp's step on the zoo's RealNVP: its loss is the mean NLL in nats per image
     (prior + log-det + logit log-det - D log 256, what the zoo's ``log_prob`` returns), so its
     clip at norm 100 acts on gradients D ln 2 = 543x larger than those of the zoo's bits/dim loss."""
-    model = genzoo.create_model("realnvp-mnist", **args.config)
+    model = genzoo.create_model(args.model, **args.config)
     params = list(model.parameters())
     opt = adam(model, 1e-3, (0.9, 0.999))  # L2 only on weight-norm "weight_g": the zoo's nets have none
     for i in range(args.steps):
@@ -240,7 +241,7 @@ def openai_glow(loader: BatchLoader, args: argparse.Namespace, n_train: int = 50
     n_train * epochs_warmup images, counted before each step (the first step runs at lr 0). Its
     objective is bits/dim of the 8-bit image, the zoo's ``nll``; actnorm initialises itself from
     the first training batch on both sides."""
-    model = genzoo.create_model("glow-mnist", **args.config)
+    model = genzoo.create_model(args.model, **args.config)
     opt = torch.optim.Adamax(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
     for i in range(args.steps):
         for group in opt.param_groups:
@@ -255,7 +256,7 @@ def openai_glow(loader: BatchLoader, args: argparse.Namespace, n_train: int = 50
 def jzbontar_pixelcnn(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
     """jzbontar/pixelcnn-pytorch's loop on the zoo's PixelCNN: SGD(0.01, momentum 0.9, Nesterov),
     cross-entropy over 256 levels per pixel (the zoo's ``nll`` loss is the same mean)."""
-    model = genzoo.create_model("pixelcnn-mnist", **args.config)
+    model = genzoo.create_model(args.model, **args.config)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     for i in range(args.steps):
         loss = model.nll(loader.batch(i))["loss"]
@@ -286,13 +287,20 @@ REFERENCES = {
     "pixelcnn-mnist": Reference("jzbontar/pixelcnn-pytorch loop (SGD Nesterov), zoo nets", jzbontar_pixelcnn,
                                 "likelihood", grid=16),
 }
+REFERENCES.update({f"{family}-cifar10": REFERENCES[f"{family}-mnist"]
+                   for family in ("dcgan", "vanilla-gan", "wgan-gp", "realnvp", "glow", "pixelcnn")})
+"""The references whose loop is not tied to MNIST run on CIFAR-10 as well, on the zoo's -cifar10 variant
+(or, for PyTorch-GAN's MLPs, at 3x32x32). The VAE references are MNIST programs (Bernoulli decoders on
+grey intensities) with no CIFAR-10 recipe of their own, and cgan-cifar10's class adherence is
+bench/cgan_adherence.py's."""
 
 
 # -- the shared harness ---------------------------------------------------------------------------
-def train_genzoo(name: str, args: argparse.Namespace, tmp: str) -> tuple[float, list[tuple[str, nn.Module]]]:
+def train_genzoo(name: str, data: str, args: argparse.Namespace,
+                 tmp: str) -> tuple[float, list[tuple[str, nn.Module]]]:
     """The zoo's default recipe for ``name`` through genzoo.train: wall seconds and the weights to score."""
     start = time.perf_counter()
-    genzoo.train(name, "mnist", steps=args.steps, out=f"{tmp}/run", data_root=args.data_root, progress=False,
+    genzoo.train(name, data, steps=args.steps, out=f"{tmp}/run", data_root=args.data_root, progress=False,
                  config=args.config,
                  train={"batch_size": args.batch, "seed": args.seed, "sample_every": 0, "checkpoint_every": 0})
     seconds = time.perf_counter() - start
@@ -310,7 +318,8 @@ def save_samples(model: nn.Module, path: Path, n: int = 64) -> None:
 
 def gan_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
     s = score(model)
-    return [f"{s['fid']:.1f}", f"{s['kid']:.4g}", f"{s['precision']:.3f}", f"{s['recall']:.3f}"]
+    return [f"{s['fid']:.1f}", f"{s['kid']:.4g}", f"{s['precision']:.3f}", f"{s['recall']:.3f}",
+            f"{s['density']:.3f}", f"{s['coverage']:.3f}"]
 
 
 def vae_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
@@ -343,7 +352,7 @@ def likelihood_scores(model: nn.Module, score: Callable, test: torch.Tensor, arg
 
 
 HEADERS = {
-    "gan": ("FID ↓", "KID ↓", "precision ↑", "recall ↑"),
+    "gan": ("FID ↓", "KID ↓", "precision ↑", "recall ↑", "density ↑", "coverage ↑"),
     "vae": ("test -ELBO, nats ↓", "test NLL (IWAE k={k}), nats ↓", "examples' test loss (grey), nats ↓", "FID ↓",
             "precision ↑", "recall ↑"),
     "likelihood": ("test bits/dim ↓",),
@@ -353,25 +362,29 @@ SCORES = {"gan": gan_scores, "vae": vae_scores, "likelihood": likelihood_scores}
 
 def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Tensor) -> list[str]:
     """Train both sides of one family, save their grids, and return its markdown table."""
-    ref = REFERENCES[name]
+    ref, entry = REFERENCES[name], get_zoo().model(name)
+    spec = get_zoo().dataset(entry.data)
+    args.model, args.shape = name, (spec.channels, spec.image_size, spec.image_size)
     sides = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.side in ("both", "reference"):
-            images = genzoo.load_data("mnist", image_size=28, channels=1, root=args.data_root)
+            images = genzoo.load_data(entry.data, image_size=spec.image_size, channels=spec.channels,
+                                      root=args.data_root)
             torch.manual_seed(args.seed)
             start = time.perf_counter()
-            loader = BatchLoader(images, get_zoo().model(name).preprocessing, args.batch, args.seed, "cpu")
+            loader = BatchLoader(images, entry.preprocessing, args.batch, args.seed, "cpu")
             reference = ref.train(loader, args).eval()
             sides.append((time.perf_counter() - start, [(ref.source, reference)]))
             if not args.no_grids:
                 save_samples(reference, GRIDS / f"reference-{name}-reference.png", ref.grid)
         if args.side in ("both", "genzoo"):
-            seconds, zoo_models = train_genzoo(name, args, tmp)
+            seconds, zoo_models = train_genzoo(name, entry.data, args, tmp)
             sides.append((seconds, zoo_models))
             if not args.no_grids:  # the EMA weights: what users sample with
                 save_samples(zoo_models[0][1], GRIDS / f"reference-{name}-genzoo.png", ref.grid)
         heads = [h.format(k=args.k) for h in HEADERS[ref.kind]]
-        scored = "first n MNIST test images" if ref.kind == "likelihood" else "MNIST test, lenet-mnist features"
+        scored = (f"first n {entry.data} test images" if ref.kind == "likelihood"
+                  else f"{entry.data} test, {default_extractor(entry.data)} features")
         lines = [f"{name}, {args.steps} steps, batch {args.batch}, seed {args.seed}; n={args.n}, {scored}; "
                  f"torch {torch.__version__}, {torch.get_num_threads()} threads",
                  "| training | wall s | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads)]
@@ -418,14 +431,16 @@ def main() -> None:
     parser.add_argument("--side", choices=("both", "reference", "genzoo"), default="both",
                         help="train one side only, e.g. to run the two sides of a long comparison in parallel")
     args = parse_comparison(parser)
-    evaluate = training_evaluator("mnist", metrics="fid,kid,pr", n=args.n, data_root=args.data_root)
+    for name in args.families:  # the evaluator and test images of each family's data set
+        data = get_zoo().model(name).data
+        spec = get_zoo().dataset(data)
+        evaluate = training_evaluator(data, metrics="fid,kid,pr,dc", n=args.n, data_root=args.data_root)
+        test = genzoo.load_data(data, image_size=spec.image_size, channels=spec.channels, split="test",
+                                root=args.data_root).images[:args.n].float() / 255
 
-    def score(model: nn.Module) -> dict[str, float]:
-        return {s.name: s.value for s in evaluate(model)}
+        def score(model: nn.Module, evaluate: Callable = evaluate) -> dict[str, float]:
+            return {s.name: s.value for s in evaluate(model)}
 
-    test = genzoo.load_data("mnist", image_size=28, channels=1, split="test", root=args.data_root)
-    test = test.images[:args.n].float() / 255
-    for name in args.families:
         print("\n".join(compare(name, args, score, test)) + "\n", flush=True)
 
 

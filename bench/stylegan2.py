@@ -3,12 +3,10 @@
 Each model trains for ``--minutes`` (train.max_minutes: the run ends normally at the budget) from its
 registered recipe, then is scored:
 
-- MNIST: FID and KID of ``--n`` samples (EMA weights) against the test split in the zoo's LeNet-MNIST
+- MNIST: FID and KID of ``--n`` samples (EMA weights) against the test split in the shipped LeNet-MNIST
   evaluator's features (genzoo.evaluate, features lenet-mnist);
-- CIFAR-10 (the 5,000-image sample folder, the only CIFAR data on this machine in a loadable form): the
-  zoo's CIFAR evaluator (resnet-cifar10) is not trained here and FID-Inception weights cannot be
-  downloaded offline, so the score is a Fréchet distance in fixed random-conv features and in 7x7 pooled
-  pixels (tests/gan_quality.py) of ``--n`` samples against the folder's images: a relative measure only.
+- CIFAR-10 (the whole train split of the JPEG re-encoding, cifar10-jpg.zip): the same against the CIFAR-10
+  test split in the shipped ResNet-CIFAR-10 evaluator's features (features resnet-cifar10).
 
 A 64-image grid of each model goes to bench/grids/. Results print as JSON lines (and go to --json).
 
@@ -31,12 +29,13 @@ import genzoo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from gan_quality import frechet_distance, model_samples, pooled_pixels, random_conv_features  # noqa: E402
+from gan_quality import model_samples  # noqa: E402
 
 from genzoo.core.images import save_grid  # noqa: E402
+from genzoo.core.metrics.extractors.defaults import default_extractor  # noqa: E402
 
 PAIRS = [("stylegan2-mnist", "mnist"), ("dcgan-mnist", "mnist"),
-         ("stylegan2-cifar10", "cifar10-sample"), ("dcgan-cifar10", "cifar10-sample")]
+         ("stylegan2-cifar10", "cifar10"), ("dcgan-cifar10", "cifar10")]
 
 
 def main() -> None:
@@ -54,24 +53,17 @@ def main() -> None:
     for name, data in PAIRS:
         if name not in args.models.split(","):
             continue
-        source = str(root / "cifar10-sample") if data == "cifar10-sample" else data
         started = time.perf_counter()
-        run = genzoo.train(name, source, steps=10**7, out=work / name, data_root=root, progress=False,
+        run = genzoo.train(name, data, steps=10**7, out=work / name, data_root=root, progress=False,
                            train={"max_minutes": args.minutes, "sample_every": 0, "checkpoint_every": 0,
                                   "log_every": 25, "seed": 0})
         row = {"model": name, "data": data, "steps": run.step, "wall_s": round(time.perf_counter() - started, 1),
                "params": sum(p.numel() for p in run.model.parameters())}
         model = genzoo.create_model(str(run.run_dir))
         save_grid(model_samples(model, 64, seed=1), ROOT / "bench" / "grids" / f"{name}-{args.minutes:g}min.png")
-        if data == "mnist":
-            result = genzoo.evaluate(str(run.run_dir), "mnist", split="test", metrics="fid,kid", n=args.n,
-                                     features="lenet-mnist", data_root=root)
-            row.update({s.name: round(float(s.value), 4) for s in result.scores})
-        else:
-            real = genzoo.load_data(source, image_size=32, channels=3).subset(args.n).images.float() / 127.5 - 1
-            fake = model_samples(model, args.n, seed=0)
-            row["fd_random_conv"] = round(frechet_distance(random_conv_features(fake), random_conv_features(real)), 4)
-            row["fd_pooled_pixels"] = round(frechet_distance(pooled_pixels(fake), pooled_pixels(real)), 4)
+        result = genzoo.evaluate(str(run.run_dir), data, split="test", metrics="fid,kid", n=args.n,
+                                 features=default_extractor(data), data_root=root)
+        row.update({s.name: round(float(s.value), 4) for s in result.scores})
         print(json.dumps(row), flush=True)
         rows.append(row)
     if args.json:

@@ -45,6 +45,17 @@ model = "vae-mnist"
 config = {{ width = 8, latent_dim = 4 }}
 budget = {{ minutes = 0.05 }}
 
+[suites.part]
+description = "a model scored on a part of the suite's metrics"
+data = "digits"
+metrics = ["fid", "kid"]
+features = "{evaluator}"
+n = 32
+budget = {{ steps = 2 }}
+train = {{ batch_size = 16 }}
+eval = {{ kid_subsets = 5, kid_subset_size = 16, batch_size = 32 }}
+models = [{{ model = "vae-mnist", config = {{ width = 8, latent_dim = 4 }}, metrics = ["kid"] }}]
+
 [suites.broken]
 data = "digits"
 metrics = ["fid"]
@@ -192,6 +203,7 @@ def test_failed_cell_is_reported_and_retried(env: Path) -> None:
     ({"data": "mnist", "metric": ["fid"], "models": ["dcgan-mnist"]}, r"unknown key\(s\) \['metric'\].*metrics"),
     ({"data": "mnist", "models": ["dcgan-mnist"], "budget": {"steps": 1, "minutes": 2}}, r"\.budget must name exactly"),
     ({"data": "mnist", "models": ["dcgan-mnist"], "budget": {"steps": 0}}, r"\.budget\.steps must be a positive"),
+    ({"data": "mnist", "models": ["dcgan-mnist"], "budget": "recipes"}, r"\.budget must be \"recipe\", \"pretrained\""),
     ({"data": "mnist", "models": ["dcgan-mnsit"], "budget": {"steps": 1}}, r"models\[0\]: unknown model.*dcgan-mnist"),
     ({"data": "mnist", "metrics": ["fdi"], "models": ["dcgan-mnist"], "budget": {"steps": 1}}, r"unknown metric 'fdi'"),
     ({"data": "mnist", "seeds": [1, 1], "models": ["dcgan-mnist"], "budget": {"steps": 1}}, r"\.seeds lists a seed"),
@@ -246,6 +258,36 @@ def test_cell_keys_are_stable_and_sensitive(monkeypatch: pytest.MonkeyPatch) -> 
     suite = parse_suite("s", base, "z.toml")
     other = {c.key for c in plan(suite, {"name": "f", "weights_sha256": "0" * 64})}
     assert other.isdisjoint({c.key for c in plan(suite, {"name": "f", "weights_sha256": "1" * 64})})
+
+
+def test_a_model_scored_on_part_of_the_suites_metrics(env: Path) -> None:
+    """`metrics = [...]` on a model measures only those; the rest are n/a with the reason, not computed."""
+    out = env / "part"
+    result = _bench("part", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    scores = json.loads((out / "results.json").read_text())["models"][0]["scores"]
+    assert scores["fid"]["na"] == "not measured in this suite" and scores["kid"]["mean"] is not None
+    with pytest.raises(ConfigError, match=r"models\[0\]\.metrics: bpd not among the suite's metrics"):
+        parse_suite("s", {"data": "mnist", "features": "f", "metrics": ["fid"], "budget": {"steps": 1},
+                          "models": [{"model": "vae-mnist", "metrics": ["bpd"]}]}, "z.toml")
+    base = {"data": "mnist", "features": "f", "metrics": ["fid", "bpd"], "budget": {"steps": 1}}
+    whole = plan(parse_suite("s", {**base, "models": ["vae-mnist"]}, "z.toml"))[0]
+    part = plan(parse_suite("s", {**base, "models": [{"model": "vae-mnist", "metrics": ["bpd"]}]}, "z.toml"))[0]
+    assert "metrics" not in whole.identity and part.key != whole.key
+
+
+def test_a_recipe_budget_trains_each_model_as_long_as_its_registered_recipe() -> None:
+    """budget = "recipe" leaves every model's own train.steps in place (mnist-standard's budget); a model's own
+    budget still wins, and the resolved length is in the cell key, so changing a recipe reruns its cells."""
+    suite = parse_suite("s", {"data": "mnist", "features": "f", "budget": "recipe",
+                              "models": ["dcgan-mnist", "vanilla-gan-mnist",
+                                         {"model": "vae-mnist", "budget": {"steps": 7}}]}, "z.toml")
+    cells = {c.model.label: c for c in plan(suite, {"name": "f"})}
+    steps = {label: c.identity["resolved"]["train"]["steps"] for label, c in cells.items()}
+    assert steps == {"dcgan-mnist": 3000, "vanilla-gan-mnist": 10000, "vae-mnist": 7}
+    assert cells["dcgan-mnist"].model.budget.describe() == "recipe"
+    standard = {c.model.label: c.identity["resolved"]["train"]["steps"] for c in plan(load_suite("mnist-standard"))}
+    assert "stylegan2-mnist" not in standard and standard["wgan-gp-mnist"] == 5000 and len(standard) == 8
 
 
 def _worker_threads() -> tuple[int, str]:

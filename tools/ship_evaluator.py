@@ -2,7 +2,11 @@
 in the manifest: what `--features NAME` means on every install from then on.
 
     .venv/bin/python tools/ship_evaluator.py FOLDER --command "genzoo evaluator train mnist ..." \\
-        --data "MNIST train (60k) / test (10k), original IDX files" --date 2026-11-29
+        --data "MNIST train (60k) / test (10k), original IDX files" --date 2026-11-29 [--float16]
+
+``--float16`` ships the weights in half precision (half the bytes); the test accuracy recorded is then
+re-measured on the rounded network, which is the one every install runs, and the float32 figure is kept
+beside it in the record.
 
 The manifest entry holds the weights file's sha256 (checked on every load), the tensors' sha256 (what
 score protocols name), the exact command that produced the weights, their data and test accuracy.
@@ -19,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import genzoo  # noqa: E402
 from genzoo.core.atomic import atomic_write_text, sha256_file  # noqa: E402
 from genzoo.core.metrics.extractors.evaluator import (  # noqa: E402
     CARD,
@@ -26,7 +31,9 @@ from genzoo.core.metrics.extractors.evaluator import (  # noqa: E402
     MANIFEST,
     SHIPPED_DIR,
     WEIGHTS,
+    half_precision_weights,
     load_evaluator,
+    save_evaluator,
 )
 
 
@@ -37,13 +44,26 @@ def main() -> None:
     ap.add_argument("--data", required=True, help="which data it was trained and tested on")
     ap.add_argument("--date", required=True)
     ap.add_argument("--notes", default="", help="anything else a reader should know (time, machine)")
+    ap.add_argument("--float16", action="store_true", help="ship the weights in half precision")
+    ap.add_argument("--data-root", default=None, help="where the test split is (for --float16's accuracy)")
     args = ap.parse_args()
     cfg = json.loads((args.folder / CONFIG).read_text(encoding="utf-8"))
     name = cfg["name"]
     target = SHIPPED_DIR / name
-    target.mkdir(parents=True, exist_ok=True)
-    for f in (CONFIG, WEIGHTS, CARD):
-        shutil.copyfile(args.folder / f, target / f)
+    if args.float16:
+        test = genzoo.load_data(cfg["dataset"], image_size=cfg["image_size"], channels=cfg["channels"], split="test",
+                                root=args.data_root)
+        model = load_evaluator(str(args.folder))
+        acc = half_precision_weights(model, test.images, test.labels)
+        record = {**cfg["train"], "test_accuracy": acc, "test_accuracy_float32_weights": cfg["test_accuracy"],
+                  "weights_dtype": "float16"}
+        save_evaluator(model, target, dataset=cfg["dataset"], classes=tuple(cfg["classes"]), record=record,
+                       data_origin=cfg.get("data_origin", ""), float16=True)
+        cfg = json.loads((target / CONFIG).read_text(encoding="utf-8"))
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for f in (CONFIG, WEIGHTS, CARD):
+            shutil.copyfile(args.folder / f, target / f)
     manifest_path = SHIPPED_DIR / MANIFEST
     entries = json.loads(manifest_path.read_text())["evaluators"] if manifest_path.is_file() else []
     entry = {"name": name, "folder": name, "file": f"{name}/{WEIGHTS}", "sha256": sha256_file(target / WEIGHTS),

@@ -135,6 +135,8 @@ def plan(suite: Suite, extractor_id: dict[str, Any] | None = None) -> list[Cell]
         for seed in seeds:
             identity = {"model": m.model, "resolved": resolved_model(m, suite, seed), "data": suite.protocol.data,
                         "budget": m.budget.to_dict(), "seed": seed, "protocol": protocol}
+            if m.metrics:  # only when set, so the keys of suites without it stay what they were
+                identity["metrics"] = list(m.metrics)
             cells.append(Cell(m, seed, identity, cell_key(identity)))
     return cells
 

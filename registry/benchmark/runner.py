@@ -131,11 +131,12 @@ def _save_grid(model: Any, path: Path, seed: int) -> str:
     return path.name
 
 
-def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol,
-              data_root: str | None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol, data_root: str | None,
+              only: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """Scores (name -> value, std, protocol) and n/a reasons under the suite's protocol.
 
-    Metrics the model cannot support are n/a up front; the others are computed together
+    Metrics outside ``only`` (the model's part of the suite's metrics, when it has one) and metrics
+    the model cannot support are n/a up front; the others are computed together
     (they share the generated images and features). If that fails, each is retried alone,
     so one metric's failure becomes its own "n/a (reason)" instead of sinking the rest.
     """
@@ -143,7 +144,10 @@ def _evaluate(source: str, capabilities: tuple[str, ...], p: EvalProtocol,
     todo = []
     for m in p.metrics:
         need = NEEDS.get(m)
-        if need and need not in capabilities:
+        if only and m not in only:
+            for s in score_names(m):
+                na[s] = "not measured in this suite"
+        elif need and need not in capabilities:
             for s in score_names(m):
                 na[s] = WHY[need]
         else:
@@ -239,7 +243,7 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[
     grid = _save_grid(model, d / "grid.png", seed=cell.seed)
     del model
     t1 = time.perf_counter()
-    scores, na, notes = _evaluate(source, capabilities, suite.protocol, data_root)
+    scores, na, notes = _evaluate(source, capabilities, suite.protocol, data_root, m.metrics)
     result = {
         "status": "ok", "key": cell.key, "label": m.label, "model": m.model, "seed": cell.seed,
         "budget": m.budget.to_dict(), "steps": steps, "stopped": stopped, "train_seconds": round(train_seconds, 3),

@@ -13,13 +13,15 @@ the field, because a typo found after an hour of training is an hour lost.
     features = "lenet-mnist"       # default: the zoo evaluator for the data set
     n = 2000                       # generated (and real) images per evaluation
     seeds = 2                      # or a list: [0, 1, 2]
-    budget = { steps = 300 }       # steps | epochs | minutes, or "pretrained"
+    budget = { steps = 300 }       # steps | epochs | minutes, "recipe" or "pretrained"
     train = { batch_size = 64 }    # trainer overrides for every model
     eval = { seed = 2020, kid_subsets = 100, kid_subset_size = 1000, batch_size = 200 }
     models = ["dcgan-mnist", { model = "wgan-gp-mnist", budget = { steps = 100 } }]
 
 ``models`` may instead be a table of tables, ``[suites.NAME.models.LABEL]``, each with an
-optional ``model`` (default: LABEL), ``config``, ``train``, ``preprocessing`` and ``budget``.
+optional ``model`` (default: LABEL), ``config``, ``train``, ``preprocessing``, ``budget`` and ``metrics``
+(the part of the suite's metrics that model is scored on; the others show "n/a (not measured in this
+suite)"). ``budget = "recipe"`` trains each model for its registered recipe's own steps.
 A model is any registered name (third-party plugins included) or a hub location.
 
 What one cell may use where a scheduler runs it (``genzoo bench --executor ray|slurm``; the local
@@ -58,21 +60,22 @@ else:  # pragma: no cover
 _SUITE_KEYS = {"description", "data", "split", "metrics", "features", "features_weights", "n", "seeds",
                "budget", "train", "eval", "models", "resources"}
 _RESOURCE_KEYS = {"timeout_min": 60, "cpus_per_task": 0, "gpus_per_node": 0, "mem_gb": 0}
-_MODEL_KEYS = {"model", "label", "config", "train", "preprocessing", "budget"}
+_MODEL_KEYS = {"model", "label", "config", "train", "preprocessing", "budget", "metrics"}
 _EVAL_KEYS = {"seed": 2020, "kid_subsets": 100, "kid_subset_size": 1000, "batch_size": 200}
 _BUDGET_KINDS = ("steps", "epochs", "minutes")
 
 
 @dataclass(frozen=True)
 class Budget:
-    """How much a model may train: ``steps``, ``epochs`` or wall-clock ``minutes``, or none (``pretrained``)."""
+    """How much a model may train: ``steps``, ``epochs`` or wall-clock ``minutes``, its registered recipe's
+    own length (``recipe``: each model as long as its author meant it to train), or none (``pretrained``)."""
 
     kind: str
     value: float = 0
 
     def describe(self) -> str:
-        if self.kind == "pretrained":
-            return "pretrained"
+        if self.kind in ("pretrained", "recipe"):
+            return self.kind
         value = int(self.value) if float(self.value).is_integer() else self.value
         return f"{value} {self.kind if value != 1 else self.kind[:-1]}"
 
@@ -90,10 +93,14 @@ class SuiteModel:
     config: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    """The part of the suite's metrics this model is scored on (empty: all of them); the rest show
+    "n/a (not measured in this suite)". A PixelCNN's FID needs one network pass per sub-pixel of
+    every sample, hours on a CPU, where its exact bits/dim are seconds."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, "model": self.model, "budget": self.budget.to_dict(), "config": self.config,
-                "train": self.train, "preprocessing": self.preprocessing}
+                "train": self.train, "preprocessing": self.preprocessing, "metrics": list(self.metrics)}
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,7 @@ def parse_suite(name: str, table: Any, path: Path | str) -> Suite:
     features = _string(table, "features", where) or default_extractor(data)
     protocol = EvalProtocol(data=data, split=split, metrics=metrics, features=features, n=n,
                             features_weights=_string(table, "features_weights", where), **ev_values)
-    models = _models(table.get("models"), where, default_budget, zoo)
+    models = _models(table.get("models"), where, default_budget, zoo, metrics)
     return Suite(name=name, path=str(path), description=_string(table, "description", where), models=models,
                  seeds=seeds, protocol=protocol, train=train, resources=_resources(table, where))
 
@@ -227,11 +234,11 @@ def _resources(table: dict[str, Any], where: str) -> Resources:
 
 
 def parse_budget(value: Any, where: str) -> Budget:
-    if value == "pretrained":
-        return Budget("pretrained")
+    if value in ("pretrained", "recipe"):
+        return Budget(value)
     if not isinstance(value, dict):
-        raise ConfigError(f"{where} must be \"pretrained\" or a table with one of {', '.join(_BUDGET_KINDS)} "
-                          f"(e.g. {{ steps = 500 }}); got {value!r}.")
+        raise ConfigError(f"{where} must be \"recipe\", \"pretrained\" or a table with one of "
+                          f"{', '.join(_BUDGET_KINDS)} (e.g. {{ steps = 500 }}); got {value!r}.")
     kinds = [k for k in value if k in _BUDGET_KINDS]
     unknown = [k for k in value if k not in _BUDGET_KINDS]
     if unknown or len(kinds) != 1:
@@ -245,7 +252,8 @@ def parse_budget(value: Any, where: str) -> Budget:
     return Budget(kind, float(v) if kind == "minutes" else int(v))
 
 
-def _models(value: Any, where: str, default_budget: Budget | None, zoo: Any) -> tuple[SuiteModel, ...]:
+def _models(value: Any, where: str, default_budget: Budget | None, zoo: Any,
+            suite_metrics: tuple[str, ...]) -> tuple[SuiteModel, ...]:
     if value is None:
         raise ConfigError(f"{where} needs models = [\"NAME\", ...] (registered names or hub locations).")
     if isinstance(value, dict):
@@ -276,7 +284,12 @@ def _models(value: Any, where: str, default_budget: Budget | None, zoo: Any) -> 
         if budget.kind == "pretrained" and any(tables.values()):
             raise ConfigError(f"{at}: a pretrained model is scored as published; drop its config/train/"
                               "preprocessing overrides (or give it a training budget).")
-        out.append(SuiteModel(label=body.get("label", label or model), model=model, budget=budget, **tables))
+        metrics = _metrics(body["metrics"], at, zoo) if "metrics" in body else ()
+        if extra := [m for m in metrics if m not in suite_metrics]:
+            raise ConfigError(f"{at}.metrics: {', '.join(extra)} not among the suite's metrics "
+                              f"({', '.join(suite_metrics)}); a model is scored on a part of them, not on others.")
+        out.append(SuiteModel(label=body.get("label", label or model), model=model, budget=budget, metrics=metrics,
+                              **tables))
     labels = [m.label for m in out]
     dupes = sorted({x for x in labels if labels.count(x) > 1})
     if dupes:

@@ -27,6 +27,8 @@ def command() -> None:
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default=None, help="sgd is Nesterov SGD.")
 @click.option("--weight-decay", type=float, default=None)
 @click.option("--label-smoothing", type=float, default=None)
+@click.option("--logit-scale", type=float, default=None,
+              help="Factor on the logits while training (folded into the last layer at the end).")
 @click.option("--crop", type=int, default=None, help="Random-crop augmentation padding in pixels (0: off).")
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flips.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None,
@@ -40,8 +42,8 @@ def command() -> None:
               help="Continue from OUT.checkpoint.safetensors (written every epoch) when it is there.")
 def train(data: str, epochs: int | None, steps: int | None, batch_size: int | None, lr: float | None,
           arch: str | None, width: int | None, optimizer: str | None, weight_decay: float | None,
-          label_smoothing: float | None, crop: int | None, flip: bool | None, precision: str | None, seed: int,
-          limit: int, data_root: str | None, out: str | None, resume: bool) -> None:
+          label_smoothing: float | None, logit_scale: float | None, crop: int | None, flip: bool | None,
+          precision: str | None, seed: int, limit: int, data_root: str | None, out: str | None, resume: bool) -> None:
     """Train the evaluator for DATA on its train split and report its test accuracy.
 
     The result is yours, kept in the evaluators dir: score with it by its folder or as
@@ -57,7 +59,8 @@ def train(data: str, epochs: int | None, steps: int | None, batch_size: int | No
     path, record = train_evaluator_for(data, steps=steps, batch_size=batch_size, lr=lr, seed=seed, limit=limit,
                                        data_root=data_root, out=out, echo=click.echo, resume=resume, epochs=epochs,
                                        arch=arch, width=width, optimizer=optimizer, weight_decay=weight_decay,
-                                       label_smoothing=label_smoothing, crop=crop, flip=flip, precision=precision)
+                                       label_smoothing=label_smoothing, logit_scale=logit_scale, crop=crop, flip=flip,
+                                       precision=precision)
     click.echo(f"test accuracy {record['test_accuracy']:.4f} on {record['test_images']} images "
                f"({record['steps']} steps, {record['train_seconds']} s)")
     click.echo(f"saved evaluator: {path}")

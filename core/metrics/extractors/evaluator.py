@@ -184,6 +184,10 @@ class EvaluatorRecipe:
     momentum: float = 0.9
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    logit_scale: float = 1.0
+    """Factor on the logits while training (0.125 in the fast-CIFAR ResNet-9): the softmax stays soft while
+    the last layer is young, so early steps shape the features rather than saturate the classifier. It is
+    folded into the last layer when training ends, so the saved network is the plain architecture."""
     crop: int = 0
     """Random-crop augmentation: pad by this many (reflected) pixels and crop back; 0: off."""
     flip: bool = False
@@ -195,7 +199,8 @@ class EvaluatorRecipe:
     seed: int = 0
 
     def check(self) -> None:
-        problems = [f"{name} must be positive" for name in ("batch_size", "lr") if getattr(self, name) <= 0]
+        problems = [f"{name} must be positive" for name in ("batch_size", "lr", "logit_scale")
+                    if getattr(self, name) <= 0]
         problems += [f"{name} must not be negative" for name in ("width", "epochs", "steps", "crop", "weight_decay")
                      if getattr(self, name) < 0]
         if not self.epochs and not self.steps:
@@ -281,7 +286,8 @@ def train_evaluator(train_images: torch.Tensor, train_labels: torch.Tensor, test
             x = _augment(model.preprocess(train_images[idx]), recipe, gen).contiguous(
                 memory_format=torch.channels_last)
             with _autocast(recipe):
-                loss = F.cross_entropy(model(x)[1], train_labels[idx], label_smoothing=recipe.label_smoothing)
+                loss = F.cross_entropy(model(x)[1] * recipe.logit_scale, train_labels[idx],
+                                       label_smoothing=recipe.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -300,6 +306,9 @@ def train_evaluator(train_images: torch.Tensor, train_labels: torch.Tensor, test
                                       "history": state["history"]})
         if on_epoch is not None:
             on_epoch({**state["history"][-1], "epochs": epochs, "steps": total})
+    with torch.no_grad():  # the saved network's logits are the ones it was trained on
+        model.net.fc2.weight.mul_(recipe.logit_scale)
+        model.net.fc2.bias.mul_(recipe.logit_scale)
     acc = accuracy(model, test_images, test_labels)  # in fp32, as the extractor runs
     record = {"steps": total, "epochs": epochs, "batch_size": recipe.batch_size, "lr": recipe.lr,
               "seed": recipe.seed, "final_loss": float(loss.item()), "train_images": int(n),
@@ -346,22 +355,39 @@ def _recipe_line(train: dict[str, Any]) -> str:
     opt = "SGD (Nesterov)" if r["optimizer"] == "sgd" else "Adam"
     aug = [a for a, on in ((f"random crop (pad {r['crop']})", r["crop"]), ("flips", r["flip"])) if on]
     smooth = f", label smoothing {r['label_smoothing']}" if r["label_smoothing"] else ""
+    smooth += f", logit scale {r['logit_scale']}" if r.get("logit_scale", 1.0) != 1.0 else ""
     return (f"{train['steps']} steps ({train.get('epochs', '?')} epochs), batch {train['batch_size']}, {opt} "
             f"lr {train['lr']} (one-cycle){smooth}, augmentation: {', '.join(aug) or 'none'}, seed {train['seed']}")
 
 
 def save_evaluator(model: EvaluatorNet, directory: str | os.PathLike, *, dataset: str, classes: tuple[str, ...],
-                   record: dict[str, Any], data_origin: str = "") -> Path:
+                   record: dict[str, Any], data_origin: str = "", float16: bool = False) -> Path:
+    """Write the evaluator folder (config, weights, card) whole or not at all.
+
+    ``float16`` stores the floating-point tensors in half precision: half the bytes, for the copies shipped
+    inside the package. The network is then the rounded one (it loads into float32 and runs there), so
+    ``record["test_accuracy"]`` must be measured on the rounded weights; ``half_precision_weights`` does both.
+    """
+    state = {k: v.half() if float16 and v.is_floating_point() else v for k, v in model.state_dict().items()}
     cfg = {"kind": "genzoo-evaluator", "name": model.name, "arch": model.arch, "width": model.width,
            "dataset": dataset, "data_origin": data_origin,
            "image_size": model.input_size, "channels": model.channels, "num_classes": model.net.fc2.out_features,
            "classes": list(classes), "feature_dim": model.feature_dim, "test_accuracy": record["test_accuracy"],
-           "weights_sha256": state_dict_sha256(model.state_dict()), "train": record, "genzoo_version": __version__}
+           "weights_sha256": state_dict_sha256(state), "train": record, "genzoo_version": __version__}
     with atomic_dir(directory) as tmp:
         (tmp / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
-        save_tensors(tmp / WEIGHTS, model.state_dict(), {"name": model.name})
+        save_tensors(tmp / WEIGHTS, state, {"name": model.name})
         (tmp / CARD).write_text(_card(cfg), encoding="utf-8")
     return Path(directory)
+
+
+@torch.no_grad()
+def half_precision_weights(model: EvaluatorNet, test_images: torch.Tensor, test_labels: torch.Tensor) -> float:
+    """Round ``model``'s floating-point weights to float16 in place; return its test accuracy after that."""
+    for t in model.state_dict().values():
+        if t.is_floating_point():
+            t.copy_(t.half())
+    return accuracy(model, test_images, test_labels)
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
