@@ -93,10 +93,10 @@ def test_resnet_cifar10_evaluator_learns_and_serves_as_extractor(cifar10_root, c
                                       "--steps", "30", "--batch-size", "32", "--optimizer", "adam", "--lr", "2e-3"])
     assert result.exit_code == 0, result.output
     cfg = json.loads((evaluators_dir() / "resnet-cifar10" / "config.json").read_text())
-    assert cfg["arch"] == "resnet9" and cfg["feature_dim"] == 256 and cfg["train"]["train_images"] == 1000
+    assert cfg["arch"] == "resnet9" and cfg["feature_dim"] == 384 and cfg["train"]["train_images"] == 1000
     assert cfg["train"]["test_images"] == 500 and cfg["test_accuracy"] > 0.16, cfg  # chance: 0.1 +- 0.013
     ex = build_extractor("local:resnet-cifar10")  # the plain name means the weights shipped with genzoo
     assert ex.weights_sha256 == cfg["weights_sha256"]
     images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
     feats, logits = extract(ex, images, batch_size=4)
-    assert feats.shape == (6, 256) and logits.shape == (6, 10) and torch.isfinite(feats).all()
+    assert feats.shape == (6, 384) and logits.shape == (6, 10) and torch.isfinite(feats).all()
