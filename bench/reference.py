@@ -431,18 +431,16 @@ def main() -> None:
     parser.add_argument("--side", choices=("both", "reference", "genzoo"), default="both",
                         help="train one side only, e.g. to run the two sides of a long comparison in parallel")
     args = parse_comparison(parser)
-    for name in args.families:  # the evaluator and test images of each family's data set
+    scorers: dict[str, tuple[Callable, torch.Tensor]] = {}  # data set -> (score, test images), built once each
+    for name in args.families:
         data = get_zoo().model(name).data
-        spec = get_zoo().dataset(data)
-        evaluate = training_evaluator(data, metrics="fid,kid,pr,dc", n=args.n, data_root=args.data_root)
-        test = genzoo.load_data(data, image_size=spec.image_size, channels=spec.channels, split="test",
-                                root=args.data_root).images[:args.n].float() / 255
-
-        def score(model: nn.Module, evaluate: Callable = evaluate) -> dict[str, float]:
-            return {s.name: s.value for s in evaluate(model)}
-
-        print("\n".join(compare(name, args, score, test)) + "\n", flush=True)
-
+        if data not in scorers:
+            spec = get_zoo().dataset(data)
+            evaluate = training_evaluator(data, metrics="fid,kid,pr,dc", n=args.n, data_root=args.data_root)
+            test = genzoo.load_data(data, image_size=spec.image_size, channels=spec.channels, split="test",
+                                    root=args.data_root).images[:args.n].float() / 255
+            scorers[data] = (lambda model, evaluate=evaluate: {s.name: s.value for s in evaluate(model)}, test)
+        print("\n".join(compare(name, args, *scorers[data])) + "\n", flush=True)
 
 if __name__ == "__main__":
     main()
