@@ -24,7 +24,7 @@ from genzoo.core.data.imageset import images_digest
 from genzoo.core.metrics.frechet import feature_stats, fid_from_features, frechet_distance
 from genzoo.core.metrics.inception_score import inception_score
 from genzoo.core.metrics.kid import kid
-from genzoo.core.metrics.pairwise import PairwiseRequest, RealSide, pairwise_metrics, real_side
+from genzoo.core.metrics.pairwise import PairwiseRequest, RealSide, _smallest, pairwise_metrics, real_side
 from genzoo.core.metrics.prdc import density_coverage, precision_recall
 from genzoo.core.metrics.protocol import Protocol, Score, comparable, differences, explain
 from genzoo.core.metrics.stats_cache import cached_real_stats
@@ -105,9 +105,38 @@ def test_block_size_does_not_change_results(real_fake):
     real, fake = real_fake
     req = dict(pr_k=3, dc_k=5, kid_subsets=4, kid_subset_size=200, seed=3)
     whole = pairwise_metrics(real, fake, PairwiseRequest(**req, block=4096)).values
-    blocked = pairwise_metrics(real, fake, PairwiseRequest(**req, block=129)).values  # ragged last block
-    for key, value in whole.items():  # KID's float32 block sums round differently per block size
-        assert blocked[key] == pytest.approx(value, rel=1e-6 if key.startswith("kid") else 1e-9, abs=1e-12), key
+    for block in (129, 128):  # ragged last blocks; 128 also takes the grouped k-smallest search
+        blocked = pairwise_metrics(real, fake, PairwiseRequest(**req, block=block)).values
+        for key, value in whole.items():  # KID's float32 block sums round differently per block size
+            assert blocked[key] == pytest.approx(value, rel=1e-6 if key.startswith("kid") else 1e-9,
+                                                 abs=1e-12), (block, key)
+
+
+@pytest.mark.parametrize("block", [64, 128, 100, 4096])
+@pytest.mark.parametrize("levels", [3, 50])
+def test_knn_distances_are_exact(block, levels):
+    """Integer features make every squared distance an exact float32 integer (with many ties at 3
+    levels, few at 50), so the sweep's k-NN distances must equal a brute-force sort exactly, the
+    point itself included: the grouped search on 64- and 128-blocks as much as plain top-k on the
+    others and on ragged last blocks."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, levels, (300, 6), generator=g).float()
+    brute = torch.cdist(x.double(), x.double()).pow(2).sort(1).values[:, :4].float()
+    knn = real_side(x, 300, PairwiseRequest(pr_k=3, block=block)).knn
+    assert torch.equal(knn, brute)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (128, 96), (96, 128), (100, 128), (40, 40)])
+@pytest.mark.parametrize("levels", [3, 0])
+def test_grouped_k_smallest_equals_topk(shape, levels):
+    """The sweep's grouped search for the k smallest values of each row or column is exact: it gives
+    topk's values on continuous blocks and on blocks full of ties (levels=3), on both axes, and
+    falls back to topk where a side does not split into enough groups of 16."""
+    g = torch.Generator().manual_seed(shape[0] * shape[1] + levels)
+    block = torch.randint(0, levels, shape, generator=g).float() if levels else torch.rand(shape, generator=g)
+    for k in (1, 4, 6):
+        assert torch.equal(_smallest(block, k, dim=1), block.topk(k, dim=1, largest=False).values)
+        assert torch.equal(_smallest(block, k, dim=0), block.T.topk(k, dim=1, largest=False).values)
 
 
 def test_a_kept_real_side_gives_the_same_results(real_fake):

@@ -55,15 +55,18 @@ def feature_stats(features: torch.Tensor, chunk: int = 2048, block: int = 256) -
     for part in features.split(chunk):
         centered = part.to(work) - mu_work
         for i0 in range(0, d, block):
-            sigma[i0:i0 + block, i0:] += (centered[:, i0:i0 + block].T @ centered[:, i0:]).double()
-    sigma = (sigma.triu() + sigma.triu(1).T) / (n - 1)
-    return GaussianStats(mu, sigma, n)
+            sigma[i0:i0 + block, i0:] += centered[:, i0:i0 + block].T @ centered[:, i0:]  # added in float64
+    for i0 in range(0, d, block):  # mirror the upper blocks panel by panel: cache-friendlier than one whole .T
+        diag = sigma[i0:i0 + block, i0:i0 + block]
+        diag.copy_(diag.triu() + diag.triu(1).T)
+        sigma[i0 + block:, i0:i0 + block] = sigma[i0:i0 + block, i0 + block:].T
+    return GaussianStats(mu, sigma.div_(n - 1), n)
 
 
 def _chunked_mean(features: torch.Tensor, chunk: int) -> torch.Tensor:
     total = torch.zeros(features.shape[1], dtype=torch.float64, device=features.device)
     for part in features.split(chunk):
-        total += part.double().sum(0)
+        total += part.sum(0, dtype=torch.float64)
     return total / features.shape[0]
 
 

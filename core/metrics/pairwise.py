@@ -76,10 +76,51 @@ def _indicator(idx: np.ndarray, n: int, device: torch.device) -> torch.Tensor:
 def _kernel_(gram: torch.Tensor, dim: int, req: PairwiseRequest, shift: float) -> torch.Tensor:
     """(x.y / d + coef0)^degree - shift, in place over ``gram`` (which the caller no longer needs)."""
     base = gram.div_(dim).add_(req.kid_coef0)
-    out = base.clone()
-    for _ in range(req.kid_degree - 1):  # integer powers by multiplication: several times faster than pow
+    if req.kid_degree == 1:
+        return base.sub_(shift)
+    out = base * base  # integer powers by multiplication: several times faster than pow
+    for _ in range(req.kid_degree - 2):
         out.mul_(base)
     return out.sub_(shift)
+
+
+def _few_smallest(c: torch.Tensor, k: int) -> torch.Tensor:
+    """The k smallest values of each row of a narrow array, sorted, by k passes of ``min``."""
+    c = c.clone()
+    out = torch.empty(c.shape[0], k, dtype=c.dtype, device=c.device)
+    for r in range(k):
+        values, at = c.min(1)
+        out[:, r] = values
+        if r + 1 < k:
+            c.scatter_(1, at[:, None], float("inf"))
+    return out
+
+
+def _smallest(d2: torch.Tensor, k: int, dim: int, group: int = 16) -> torch.Tensor:
+    """The k smallest values along ``dim`` of a block, one sorted row of k per slice (k small).
+
+    ``topk`` is the slow part of the k-NN sweep on CPU: it costs about a microsecond per row
+    whatever the row's length, and along columns it needs a transposed copy first. Cutting each
+    slice into groups of ``group`` and taking the groups' minima (a vectorised reduction) narrows
+    the search exactly: every group that holds one of the k smallest values has a minimum no
+    larger than the k-th smallest, and at most k groups do, so the k groups with the smallest
+    minima hold all of them. Only those k groups' values are then searched, by ``min`` passes.
+    This is 1.5x (rows) to 2.5x (columns) faster than ``topk`` on 1024 x 1024 blocks.
+    """
+    n, m = (d2.shape[0], d2.shape[1]) if dim == 1 else (d2.shape[1], d2.shape[0])
+    groups = m // group
+    if m % group or groups < k:
+        rows = d2 if dim == 1 else d2.T.contiguous()
+        return rows.topk(min(k, m), dim=1, largest=False).values
+    if dim == 1:  # group j holds columns j, j + groups, ...: the minimum reduces along the middle axis
+        split = d2.view(n, group, groups)
+        pick = split.amin(1).topk(k, dim=1, largest=False).indices
+        cand = split.gather(2, pick[:, None, :].expand(n, group, k)).reshape(n, group * k)
+    else:  # group j holds rows j * group, ... (j + 1) * group - 1
+        split = d2.view(groups, group, n)
+        pick = split.amin(1).topk(k, dim=0, largest=False).indices
+        cand = split.gather(0, pick[:, None, :].expand(k, group, n)).reshape(k * group, n).T
+    return _few_smallest(cand, k)
 
 
 def _subset_sums(k: torch.Tensor, ind_rows: torch.Tensor, ind_cols: torch.Tensor) -> torch.Tensor:
@@ -107,11 +148,9 @@ class _SelfSweep:
                 gram = xi @ x[j0:j0 + b].T
                 if self.kmax:
                     d2 = (self.sq[i0:i0 + b, None] + self.sq[None, j0:j0 + b]).sub_(gram, alpha=2)
-                    kk = min(self.kmax + 1, d2.shape[1])
-                    cands[bi].append(d2.topk(kk, dim=1, largest=False).values)
-                    if bj != bi:  # the block's columns are rows of block bj; a row-wise top-k of the
-                        kk = min(self.kmax + 1, d2.shape[0])  # transposed copy beats a strided one
-                        cands[bj].append(d2.T.contiguous().topk(kk, dim=1, largest=False).values)
+                    cands[bi].append(_smallest(d2, self.kmax + 1, dim=1))
+                    if bj != bi:  # the block's columns are rows of block bj
+                        cands[bj].append(_smallest(d2, self.kmax + 1, dim=0))
                 if kid_sum is not None:
                     k = _kernel_(gram, x.shape[1], self.req, self.shift)
                     part = _subset_sums(k, self.ind[i0:i0 + b], self.ind[j0:j0 + b])
@@ -268,12 +307,12 @@ def pairwise_metrics(real: torch.Tensor, fake: torch.Tensor, req: PairwiseReques
         for j0 in range(0, n_r, b):
             gram = fi_ @ real[j0:j0 + b].T
             if req.pr_k or req.dc_k:
-                d2 = (sq_f[i0:i0 + b, None] + sq_r[None, j0:j0 + b]).sub_(gram, alpha=2).clamp_min_(0)
-            if req.pr_k:
-                precise[i0:i0 + b] |= (d2 <= rad_pr_r[None, j0:j0 + b]).any(1)
-                recalled[j0:j0 + b] |= (d2 <= rad_pr_f[i0:i0 + b, None]).any(0)
-            if req.dc_k:
-                inside = d2 < rad_dc_r[None, j0:j0 + b]
+                d2 = (sq_f[i0:i0 + b, None] + sq_r[None, j0:j0 + b]).sub_(gram, alpha=2)
+            if req.pr_k:  # d2 <= r  <=>  min(d2 - r) <= 0, and a subtraction and a min beat a compare and an any
+                precise[i0:i0 + b] |= (d2 - rad_pr_r[None, j0:j0 + b]).amin(1) <= 0
+                recalled[j0:j0 + b] |= (d2 - rad_pr_f[i0:i0 + b, None]).amin(0) <= 0
+            if req.dc_k:  # rounding can make d2 slightly negative; the radii are clamped, so clamp it too
+                inside = d2.clamp_min_(0) < rad_dc_r[None, j0:j0 + b]
                 density_count += inside.sum()
                 covered[j0:j0 + b] |= inside.any(0)
             if kid:
