@@ -46,13 +46,13 @@ config = {{ width = 8, latent_dim = 4 }}
 budget = {{ minutes = 0.05 }}
 
 [suites.part]
-description = "a model scored on a part of the suite's metrics"
+description = "a model scored on a part of the suite's metrics, for its recipe's length (here cut to 2 steps)"
 data = "digits"
 metrics = ["fid", "kid"]
 features = "{evaluator}"
 n = 32
-budget = {{ steps = 2 }}
-train = {{ batch_size = 16 }}
+budget = "recipe"
+train = {{ batch_size = 16, steps = 2 }}
 eval = {{ kid_subsets = 5, kid_subset_size = 16, batch_size = 32 }}
 models = [{{ model = "vae-mnist", config = {{ width = 8, latent_dim = 4 }}, metrics = ["kid"] }}]
 
@@ -261,12 +261,14 @@ def test_cell_keys_are_stable_and_sensitive(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_model_scored_on_part_of_the_suites_metrics(env: Path) -> None:
-    """`metrics = [...]` on a model measures only those; the rest are n/a with the reason, not computed."""
+    """`metrics = [...]` on a model measures only those; the rest are n/a with the reason, not computed.
+    A recipe budget's row says how many steps the recipe came to."""
     out = env / "part"
     result = _bench("part", "--out", str(out))
     assert result.exit_code == 0, result.output
-    scores = json.loads((out / "results.json").read_text())["models"][0]["scores"]
-    assert scores["fid"]["na"] == "not measured in this suite" and scores["kid"]["mean"] is not None
+    model = json.loads((out / "results.json").read_text())["models"][0]
+    assert model["scores"]["fid"]["na"] == "not measured in this suite" and model["scores"]["kid"]["mean"] is not None
+    assert model["budget"] == "recipe (2 steps)" and "| recipe (2 steps) |" in (out / "results.md").read_text()
     with pytest.raises(ConfigError, match=r"models\[0\]\.metrics: bpd not among the suite's metrics"):
         parse_suite("s", {"data": "mnist", "features": "f", "metrics": ["fid"], "budget": {"steps": 1},
                           "models": [{"model": "vae-mnist", "metrics": ["bpd"]}]}, "z.toml")

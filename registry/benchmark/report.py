@@ -111,6 +111,8 @@ def summarize(cells: list[Cell], done: dict[str, dict[str, Any]], failed: dict[s
         if good:
             entry["params"] = good[0]["params"]
             entry["steps"] = _stats([float(r["steps"]) for r in good])
+            if m["budget"]["kind"] == "recipe":  # say how long the recipe is, not only whose it is
+                entry["budget"] += f" ({entry['steps']['mean']:,.0f} steps)"
             entry["train_seconds"] = _stats([float(r["train_seconds"]) for r in good])
         for col in columns:
             name = col["score"]

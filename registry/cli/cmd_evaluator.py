@@ -23,7 +23,8 @@ def command() -> None:
 @click.option("--lr", type=float, default=None, help="Peak learning rate (default: the recipe's).")
 @click.option("--arch", type=click.Choice(["lenet", "resnet", "resnet9"]), default=None,
               help="Network (default: lenet for MNIST-family, resnet9 for CIFAR-10).")
-@click.option("--width", type=int, default=None, help="Channels of the first stage (resnet9 default 32).")
+@click.option("--width", type=int, default=None,
+              help="Channels of the first stage (default: the recipe's; 48 for CIFAR-10).")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default=None, help="sgd is Nesterov SGD.")
 @click.option("--weight-decay", type=float, default=None)
 @click.option("--label-smoothing", type=float, default=None)
