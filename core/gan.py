@@ -35,10 +35,15 @@ def _stages(image_size: int) -> tuple[int, int]:
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """N(0, 0.02) for convolutions, N(1, 0.02) for norm scales, as in the DCGAN paper."""
+    """N(0, 0.02) for convolutions, N(1, 0.02) for norm scales, as in the DCGAN paper.
+
+    A spectrally normalised layer's ``weight`` is recomputed from ``parametrizations.weight.original``
+    on every access, so initialising ``weight`` in place would change nothing: its original is drawn.
+    """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            parametrized = nn.utils.parametrize.is_parametrized(m, "weight")
+            nn.init.normal_(m.parametrizations.weight.original if parametrized else m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):

@@ -12,5 +12,5 @@ class DCGAN(TwoPlayerGAN):
     def __init__(self, config: DCGANConfig) -> None:
         super().__init__(config)
         self.generator = DCGANGenerator(config.latent_dim, config.image_size, config.channels, config.g_width)
-        self.discriminator = DCGANDiscriminator(config.image_size, config.channels, config.d_width, norm="batch")
+        self.discriminator = DCGANDiscriminator(config.image_size, config.channels, config.d_width, config.d_norm)
         init_dcgan_weights(self)
