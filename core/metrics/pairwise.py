@@ -104,7 +104,8 @@ def _smallest(d2: torch.Tensor, k: int, dim: int, group: int = 16) -> torch.Tens
     slice into groups of ``group`` and taking the groups' minima (a vectorised reduction) narrows
     the search exactly: every group that holds one of the k smallest values has a minimum no
     larger than the k-th smallest, and at most k groups do, so the k groups with the smallest
-    minima hold all of them. Only those k groups' values are then searched, by ``min`` passes.
+    minima hold all of them (or, with ties, values equal to them). Only those k groups' values are then
+    searched, by ``min`` passes.
     This is 1.5x (rows) to 2.5x (columns) faster than ``topk`` on 1024 x 1024 blocks.
     """
     n, m = (d2.shape[0], d2.shape[1]) if dim == 1 else (d2.shape[1], d2.shape[0])
