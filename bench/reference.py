@@ -364,7 +364,8 @@ def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Te
     """Train both sides of one family, save their grids, and return its markdown table."""
     ref, entry = REFERENCES[name], get_zoo().model(name)
     spec = get_zoo().dataset(entry.data)
-    args.model, args.shape = name, (spec.channels, spec.image_size, spec.image_size)
+    # the references' trainers read the family and its image shape beside the shared options
+    args = argparse.Namespace(**vars(args), model=name, shape=(spec.channels, spec.image_size, spec.image_size))
     sides = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.side in ("both", "reference"):
