@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from genzoo.core.config import check, option
-from genzoo.core.gan import DiscNorm
 
 
 @dataclass(frozen=True)
@@ -16,8 +15,10 @@ class DCGANConfig:
     latent_dim: int = option(100, "Size of the noise vector z fed to the generator.")
     g_width: int = option(64, "Generator width: channels of its last hidden layer (ngf).")
     d_width: int = option(64, "Discriminator width: channels of its first layer (ndf).")
-    d_norm: DiscNorm = option("batch", "Discriminator normalisation: batch (the paper's), spectral (SNGAN's; with "
-                                       "loss = \"hinge\" and lr_d > lr_g the SAGAN/BigGAN recipe), layer or none.")
+    # genzoo.core.gan.DiscNorm spelled out: config modules stay torch-free for `genzoo info`
+    d_norm: Literal["batch", "spectral", "layer", "none"] = option(
+        "batch", "Discriminator normalisation: batch (the paper's), spectral (SNGAN's; with loss = \"hinge\" and "
+                 "lr_d > lr_g the SAGAN/BigGAN recipe), layer or none.")
     loss: Literal["bce", "hinge"] = option("bce", "bce: non-saturating GAN loss (the paper's); hinge: hinge loss.")
     lr_g: float = option(2e-4, "Generator Adam learning rate.")
     lr_d: float = option(2e-4, "Discriminator Adam learning rate.")
