@@ -118,6 +118,15 @@ class RunDir:
         finally:
             os.close(fd)
 
+    def drop_logs_after(self, step: int) -> None:
+        """Keep only the rows of steps up to ``step``: on resume from a checkpoint of that step, the
+        rows a killed session logged after it describe steps that are trained again, and kept they
+        would make every curve and time total read two timelines as one."""
+        rows = self.read_logs()
+        kept = [r for r in rows if int(r.get("step", 0)) <= step]
+        if len(kept) != len(rows):
+            atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+
     def read_logs(self) -> list[dict[str, Any]]:
         """Every row of metrics.jsonl; a line cut short by a kill is skipped, not fatal."""
         if not self.metrics.is_file():

@@ -309,6 +309,8 @@ class Trainer:
         self.best, self.stale, self.bad_in_a_row = counters["best"], counters["stale"], counters["bad_in_a_row"]
         self.seconds, self._started = float(counters.get("seconds", 0.0)), time.perf_counter()  # older: none kept
         self.saved_step = self.step
+        if self.world.main:
+            self.shared_run.drop_logs_after(self.step)
         if self.ema is not None:
             self.ema.to(self.device)
         self._local_randomness()

@@ -56,6 +56,17 @@ train = {{ batch_size = 16, steps = 2 }}
 eval = {{ kid_subsets = 5, kid_subset_size = 16, batch_size = 32 }}
 models = [{{ model = "vae-mnist", config = {{ width = 8, latent_dim = 4 }}, metrics = ["kid"] }}]
 
+[suites.long]
+description = "one tiny model trained long enough to checkpoint (every 50 steps)"
+data = "digits"
+metrics = ["fid", "kid"]
+features = "{evaluator}"
+n = 64
+budget = {{ steps = 1000 }}
+train = {{ batch_size = 16 }}
+eval = {{ kid_subsets = 5, kid_subset_size = 32, batch_size = 64 }}
+models = [{{ model = "dcgan-digits", config = {{ g_width = 8, d_width = 8 }} }}]
+
 [suites.broken]
 data = "digits"
 metrics = ["fid"]
@@ -127,6 +138,49 @@ def test_resume_after_kill_reuses_finished_cells(killed_then_resumed: dict) -> N
     assert (k["partial"] / "result.json").is_file()
     assert not (k["partial"] / "half-written.bin").exists()  # the interrupted cell restarted clean
     assert len(list(k["out"].glob("cells/*/result.json"))) == 2
+
+
+def _bench_process(out: Path) -> subprocess.Popen:
+    """`genzoo bench long` in its own one-thread process, so every run of it trains alike."""
+    return subprocess.Popen([sys.executable, "-m", "genzoo.cli", "bench", "long", "--out", str(out)],
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def test_a_cell_killed_mid_training_resumes_from_its_checkpoint_to_the_same_figures(env: Path,
+                                                                                   tmp_path: Path) -> None:
+    killed = tmp_path / "killed"
+    proc = _bench_process(killed)
+    deadline = time.monotonic() + 600
+    while True:  # kill it once a checkpoint exists and a row after it was logged (rows every 25 steps, checkpoints 50)
+        runs = list(killed.glob("cells/*/run"))
+        logged = [json.loads(line)["step"] for line in (runs[0] / "metrics.jsonl").read_text().splitlines()
+                  if line.endswith("}")] if runs and (runs[0] / "metrics.jsonl").exists() else []
+        if runs and (runs[0] / "checkpoints" / "last.safetensors").exists() and logged and logged[-1] % 50 == 25 \
+                and logged[-1] > 50:
+            break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no checkpoint was written before the run ended:\n{proc.stdout.read().decode()}")
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    run = runs[0]
+    assert not (run.parent / "result.json").exists()
+    (run.parent / "leftover.bin").write_bytes(b"\0")  # anything outside the training run is redone
+    resumed = _bench_process(killed)
+    unbroken = _bench_process(tmp_path / "unbroken")
+    for p in (resumed, unbroken):
+        text = p.communicate(timeout=600)[0].decode()
+        assert p.returncode == 0, text
+    result = json.loads((run.parent / "result.json").read_text())
+    assert result["resumed"] is True and result["steps"] == 1000
+    assert not (run.parent / "leftover.bin").exists()
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 1000  # the killed timeline's extra rows were dropped
+    reference = json.loads(next((tmp_path / "unbroken").glob("cells/*/result.json")).read_text())
+    assert "resumed" not in reference
+    assert result["scores"] == reference["scores"]  # the trainer's resume is exact, so the figures are too
 
 
 def test_reports_rank_models_and_mark_na(killed_then_resumed: dict) -> None:

@@ -7,8 +7,11 @@ protocol (with the extractor's weight digest). Changing any of them makes a new 
 changing nothing reuses the finished one. A cell lives in OUT/cells/KEY/ (with its training
 run, a genzoo.core.rundir run dir, in OUT/cells/KEY/run) and is finished exactly when its
 result.json exists: that file is written atomically as the last step, so a cell killed
-half-way has none and is wiped and redone on the next run. A process runs a cell only while it
-holds the cell's claim (``claim``), whichever executor started it.
+half-way has none. The next run continues a killed cell's training from its last checkpoint
+(``checkpoint_every``; the trainer's resume is exact, so the result is the one an unbroken run
+gives) and redoes everything else; a cell that failed (error.json) starts again clean. A
+process runs a cell only while it holds the cell's claim (``claim``), whichever executor
+started it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from .suite import Suite, SuiteModel
 CELL_FILE, RESULT_FILE, ERROR_FILE = "cell.json", "result.json", "error.json"
 RUN_DIR = "run"  # the training run of a cell with a training budget (genzoo.core.rundir's layout)
 KEY_CHARS = 16  # folder names; the full digest is kept in cell.json
+CHECKPOINT_SHARE, MIN_CHECKPOINT_STEPS = 20, 50  # see checkpoint_every
 
 
 @dataclass(frozen=True)
@@ -156,16 +160,54 @@ def last_error(cell_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def prepare(cell: Cell, out: Path) -> Path:
-    """A clean folder for a cell about to run: whatever a killed or failed attempt left is removed."""
+def checkpoint_every(cell: Cell) -> int:
+    """How often a cell's training writes a checkpoint: every twentieth of its steps (down to a
+    multiple of the log interval), so a killed cell (a session or allocation that ended, a lost
+    node) loses at most 5 % of its training.
+
+    Cells shorter than ``CHECKPOINT_SHARE * MIN_CHECKPOINT_STEPS`` steps restart whole instead:
+    their checkpoints would cost more than they save. Wall-clock budgets (the clock cannot be
+    resumed) and epoch budgets (their length is known only once the data is loaded) are not
+    checkpointed. The cadence is not part of the cell's identity: it changes no number.
+    """
+    recipe = cell.identity["resolved"].get("train")
+    if not recipe or recipe.get("max_minutes") or recipe.get("epochs"):
+        return 0
+    every = int(recipe["steps"]) // CHECKPOINT_SHARE
+    every -= every % max(1, int(recipe.get("log_every", 1)))  # a logged step: the log is cut back to it on resume
+    return every if every >= MIN_CHECKPOINT_STEPS else 0
+
+
+def prepare(cell: Cell, out: Path) -> tuple[Path, bool]:
+    """The folder for a cell about to run, and whether its training resumes.
+
+    A killed attempt that left a checkpoint of this very cell keeps its training run (and the
+    run continues from it); anything else an attempt left, a failed one's included, is removed.
+    """
     d = cell.dir(out)
     if (d / RESULT_FILE).exists():
         raise GenzooError(f"{d} is already finished; refusing to overwrite it.")
+    if _resumable(cell, d):
+        for p in d.iterdir():
+            if p.name not in (CELL_FILE, RUN_DIR):
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        return d, True
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
     (d / CELL_FILE).write_text(json.dumps(cell.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
-    return d
+    return d, False
+
+
+def _resumable(cell: Cell, cell_dir: Path) -> bool:
+    """A run of this cell's key with a checkpoint, left by an attempt that was killed: one that failed
+    wrote error.json, and resuming it would most likely fail the same way."""
+    if (cell_dir / ERROR_FILE).exists() or not cell_run(cell_dir).checkpoint.is_file():
+        return False
+    try:
+        return json.loads((cell_dir / CELL_FILE).read_text(encoding="utf-8"))["key"] == cell.key
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def write_result(cell_dir: Path, result: dict[str, Any]) -> Path:

@@ -46,6 +46,7 @@ from ..zoo import get_zoo
 from .cells import (
     Cell,
     cell_run,
+    checkpoint_every,
     claim,
     finished,
     last_error,
@@ -186,9 +187,9 @@ def run_cell(cell: Cell, suite: Suite, out: str, data_root: str | None) -> dict[
     with claim(cell, Path(out)):
         if (done := finished(cell.dir(Path(out)))) is not None:  # finished by another executor while we waited
             return {**done, "reused": True}
-        d = prepare(cell, Path(out))
+        d, resume = prepare(cell, Path(out))
         try:
-            return _run_cell(cell, suite, d, data_root)
+            return _run_cell(cell, suite, d, data_root, resume)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # any failure of one model is reported, not fatal
@@ -218,7 +219,7 @@ def collect(cell: Cell, out: Path, why: str = "") -> dict[str, Any]:
     return error
 
 
-def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[str, Any]:
+def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: bool = False) -> dict[str, Any]:
     m, t0 = cell.model, time.perf_counter()
     steps, stopped, losses = 0, "", ""
     if m.budget.kind == "pretrained":
@@ -226,10 +227,13 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[
         train_seconds = 0.0
     else:
         run = cell_run(d)
-        tr = train_overrides(m, suite, cell.seed)
         try:
-            result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
-                           preprocessing=m.preprocessing, data_root=data_root, progress=False)
+            if resume:  # a killed attempt's training goes on from its last checkpoint
+                result = train(resume=run.path, data_root=data_root, progress=False)
+            else:
+                tr = {**train_overrides(m, suite, cell.seed), "checkpoint_every": checkpoint_every(cell)}
+                result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
+                               preprocessing=m.preprocessing, data_root=data_root, progress=False)
         except Diverged as exc:  # an outcome of this recipe and seed, not a failure to retry
             return write_diverged(cell, d, str(exc), exc.step, time.perf_counter() - t0)
         train_seconds = loop_seconds(run) or time.perf_counter() - t0
@@ -250,7 +254,7 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None) -> dict[
         "wall_seconds": round(time.perf_counter() - t0, 3),
         "eval_seconds": round(time.perf_counter() - t1, 3), "params": params, "capabilities": list(capabilities),
         "scores": scores, "na": na, "notes": notes, "grid": grid, "losses": losses, "source": source,
-        "threads": _threads(), "finished": _now(),
+        "threads": _threads(), "finished": _now(), **({"resumed": True} if resume else {}),
     }
     write_result(d, result)
     return result
