@@ -52,7 +52,7 @@ metrics = ["fid", "kid"]
 features = "{evaluator}"
 n = 32
 budget = "recipe"
-train = {{ batch_size = 16, steps = 2 }}
+train = {{ batch_size = 16, steps = 2, sample_grid = 0 }}
 eval = {{ kid_subsets = 5, kid_subset_size = 16, batch_size = 32 }}
 models = [{{ model = "vae-mnist", config = {{ width = 8, latent_dim = 4 }}, metrics = ["kid"] }}]
 
@@ -323,6 +323,9 @@ def test_a_model_scored_on_part_of_the_suites_metrics(env: Path) -> None:
     model = json.loads((out / "results.json").read_text())["models"][0]
     assert model["scores"]["fid"]["na"] == "not measured in this suite" and model["scores"]["kid"]["mean"] is not None
     assert model["budget"] == "recipe (2 steps)" and "| recipe (2 steps) |" in (out / "results.md").read_text()
+    cell = next(out.glob("cells/*/result.json")).parent
+    assert json.loads((cell / "result.json").read_text())["grid"] == ""  # its recipe's sample_grid is 0
+    assert not (cell / "grid.png").exists()
     with pytest.raises(ConfigError, match=r"models\[0\]\.metrics: bpd not among the suite's metrics"):
         parse_suite("s", {"data": "mnist", "features": "f", "metrics": ["fid"], "budget": {"steps": 1},
                           "models": [{"model": "vae-mnist", "metrics": ["bpd"]}]}, "z.toml")

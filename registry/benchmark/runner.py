@@ -121,13 +121,15 @@ def _pretrained_source(model: str) -> str:
     return entry.hub
 
 
-def _save_grid(model: Any, path: Path, seed: int) -> str:
-    if "sample" not in model.capabilities:
+def _save_grid(model: Any, path: Path, seed: int, n: int = GRID_IMAGES) -> str:
+    """The report's sample grid: ``n`` images (the cell recipe's ``sample_grid``, at most 64; none for 0,
+    which is how a suite spares an autoregressive model an hour of sampling on a CPU)."""
+    if "sample" not in model.capabilities or n <= 0:
         return ""
     classes = getattr(model.config, "num_classes", 0)
-    labels = torch.arange(GRID_IMAGES) % classes if classes and "conditional" in model.capabilities else None
+    labels = torch.arange(n) % classes if classes and "conditional" in model.capabilities else None
     with torch.no_grad():
-        images = model.sample(GRID_IMAGES, labels=labels, generator=torch.Generator(model.device).manual_seed(seed))
+        images = model.sample(n, labels=labels, generator=torch.Generator(model.device).manual_seed(seed))
     save_grid(images.cpu(), path, 8)
     return path.name
 
@@ -244,7 +246,8 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: 
     model = create_model(source)
     capabilities = tuple(model.capabilities)
     params = int(sum(p.numel() for p in model.parameters()))
-    grid = _save_grid(model, d / "grid.png", seed=cell.seed)
+    recipe = cell.identity["resolved"].get("train") or {}
+    grid = _save_grid(model, d / "grid.png", seed=cell.seed, n=min(GRID_IMAGES, recipe.get("sample_grid", GRID_IMAGES)))
     del model
     t1 = time.perf_counter()
     scores, na, notes = _evaluate(source, capabilities, suite.protocol, data_root, m.metrics)
