@@ -170,9 +170,9 @@ def test_a_cell_killed_mid_training_resumes_from_its_checkpoint_to_the_same_figu
     (run.parent / "leftover.bin").write_bytes(b"\0")  # anything outside the training run is redone
     resumed = _bench_process(killed)
     unbroken = _bench_process(tmp_path / "unbroken")
-    for p in (resumed, unbroken):
-        text = p.communicate(timeout=600)[0].decode()
-        assert p.returncode == 0, text
+    texts = [p.communicate(timeout=600)[0].decode() for p in (resumed, unbroken)]
+    assert resumed.returncode == 0 and unbroken.returncode == 0, texts
+    assert "1 to run (1 continue from a checkpoint)" in texts[0] and "(resumed from a checkpoint)" in texts[0]
     result = json.loads((run.parent / "result.json").read_text())
     assert result["resumed"] is True and result["steps"] == 1000
     assert not (run.parent / "leftover.bin").exists()

@@ -187,7 +187,7 @@ def prepare(cell: Cell, out: Path) -> tuple[Path, bool]:
     d = cell.dir(out)
     if (d / RESULT_FILE).exists():
         raise GenzooError(f"{d} is already finished; refusing to overwrite it.")
-    if _resumable(cell, d):
+    if resumable(cell, d):
         for p in d.iterdir():
             if p.name not in (CELL_FILE, RUN_DIR):
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -199,7 +199,7 @@ def prepare(cell: Cell, out: Path) -> tuple[Path, bool]:
     return d, False
 
 
-def _resumable(cell: Cell, cell_dir: Path) -> bool:
+def resumable(cell: Cell, cell_dir: Path) -> bool:
     """A run of this cell's key with a checkpoint, left by an attempt that was killed: one that failed
     wrote error.json, and resuming it would most likely fail the same way."""
     if (cell_dir / ERROR_FILE).exists() or not cell_run(cell_dir).checkpoint.is_file():

@@ -52,6 +52,7 @@ from .cells import (
     last_error,
     plan,
     prepare,
+    resumable,
     train_overrides,
     write_diverged,
     write_error,
@@ -354,8 +355,10 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     cells = plan(suite, extractor)
     done = {c.key: r for c in cells if (r := finished(c.dir(out))) is not None}
     todo = [c for c in cells if c.key not in done]
+    resuming = sum(resumable(c, c.dir(out)) for c in todo)
     log(f"suite {suite.name}: {len(suite.models)} models x {len(suite.seeds)} seeds = {len(cells)} cells; "
-        f"{len(done)} finished (reused), {len(todo)} to run" + (f" on {jobs} workers" if jobs > 1 and todo else ""))
+        f"{len(done)} finished (reused), {len(todo)} to run" + (f" on {jobs} workers" if jobs > 1 and todo else "")
+        + (f" ({resuming} continue from a checkpoint)" if resuming else ""))
     out.mkdir(parents=True, exist_ok=True)
     failed: dict[str, dict[str, Any]] = {}
     counter = iter(range(1, len(todo) + 1))
@@ -368,7 +371,8 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
         elif result.get("status") == "ok":
             done[cell.key] = result
             vals = "  ".join(f"{k} {v['value']:.4g}" for k, v in list(result["scores"].items())[:4])
-            by = " (finished by another executor; reused)" if result.get("reused") else ""
+            by = " (finished by another executor; reused)" if result.get("reused") else \
+                " (resumed from a checkpoint)" if result.get("resumed") else ""
             log(f"[{i}/{len(todo)}] {cell.name}: {result['steps']} steps in {result['train_seconds']:.0f} s; "
                 f"{vals}{by}")
         else:
