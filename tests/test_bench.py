@@ -172,7 +172,7 @@ def test_a_cell_killed_mid_training_resumes_from_its_checkpoint_to_the_same_figu
     unbroken = _bench_process(tmp_path / "unbroken")
     texts = [p.communicate(timeout=600)[0].decode() for p in (resumed, unbroken)]
     assert resumed.returncode == 0 and unbroken.returncode == 0, texts
-    assert "1 to run (1 continue from a checkpoint)" in texts[0] and "(resumed from a checkpoint)" in texts[0]
+    assert "1 to run (1 resume a killed attempt's training)" in texts[0] and "(resumed)" in texts[0]
     result = json.loads((run.parent / "result.json").read_text())
     assert result["resumed"] is True and result["steps"] == 1000
     assert not (run.parent / "leftover.bin").exists()
@@ -181,6 +181,26 @@ def test_a_cell_killed_mid_training_resumes_from_its_checkpoint_to_the_same_figu
     reference = json.loads(next((tmp_path / "unbroken").glob("cells/*/result.json")).read_text())
     assert "resumed" not in reference
     assert result["scores"] == reference["scores"]  # the trainer's resume is exact, so the figures are too
+
+
+def test_a_cell_killed_while_being_scored_keeps_its_trained_weights(env: Path, tmp_path: Path) -> None:
+    """What a kill during scoring leaves: a finished training run, no checkpoints (removed once trained), no
+    result.json. The rerun scores that run again instead of training it again."""
+    out = tmp_path / "out"
+    first = _bench("tiny", "--models", "dcgan", "--out", str(out))
+    assert first.exit_code == 0, first.output
+    cell = next(out.glob("cells/*/result.json")).parent
+    before = json.loads((cell / "result.json").read_text())
+    (cell / "result.json").unlink()
+    weights = next((cell / "run" / "pretrained").glob("*.safetensors"))
+    trained = weights.stat().st_mtime_ns, (cell / "run" / "metrics.jsonl").read_text()
+    again = _bench("tiny", "--models", "dcgan", "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert "(1 resume a killed attempt's training)" in again.output
+    assert (weights.stat().st_mtime_ns, (cell / "run" / "metrics.jsonl").read_text()) == trained  # not retrained
+    after = json.loads((cell / "result.json").read_text())
+    assert after["resumed"] is True and after["steps"] == before["steps"] == 4
+    assert after["scores"] == before["scores"]
 
 
 def test_reports_rank_models_and_mark_na(killed_then_resumed: dict) -> None:

@@ -200,9 +200,10 @@ def prepare(cell: Cell, out: Path) -> tuple[Path, bool]:
 
 
 def resumable(cell: Cell, cell_dir: Path) -> bool:
-    """A run of this cell's key with a checkpoint, left by an attempt that was killed: one that failed
-    wrote error.json, and resuming it would most likely fail the same way."""
-    if (cell_dir / ERROR_FILE).exists() or not cell_run(cell_dir).checkpoint.is_file():
+    """A run of this cell's key with a checkpoint (or already trained), left by an attempt that was
+    killed: one that failed wrote error.json, and resuming it would most likely fail the same way."""
+    run = cell_run(cell_dir)
+    if (cell_dir / ERROR_FILE).exists() or not (run.checkpoint.is_file() or run.is_finished()):
         return False
     try:
         return json.loads((cell_dir / CELL_FILE).read_text(encoding="utf-8"))["key"] == cell.key

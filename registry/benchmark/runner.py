@@ -231,19 +231,13 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: 
     else:
         run = cell_run(d)
         try:
-            if resume:  # a killed attempt's training goes on from its last checkpoint
-                result = train(resume=run.path, data_root=data_root, progress=False)
-            else:
-                tr = {**train_overrides(m, suite, cell.seed), "checkpoint_every": checkpoint_every(cell)}
-                result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
-                               preprocessing=m.preprocessing, data_root=data_root, progress=False)
+            steps, stopped = _train_cell(cell, suite, run, data_root, resume)
         except Diverged as exc:  # an outcome of this recipe and seed, not a failure to retry
             return write_diverged(cell, d, str(exc), exc.step, time.perf_counter() - t0)
         train_seconds = loop_seconds(run) or time.perf_counter() - t0
-        source, steps, stopped = str(run.path), result.step, result.stopped
+        source = str(run.path)
         losses = run.metrics.relative_to(d).as_posix() if run.metrics.is_file() else ""  # relative to the cell
-        del result
-        shutil.rmtree(run.checkpoint.parent, ignore_errors=True)  # the cell restarts whole; keep the weights once
+        shutil.rmtree(run.checkpoint.parent, ignore_errors=True)  # trained: only the weights are needed from here
     model = create_model(source)
     capabilities = tuple(model.capabilities)
     params = int(sum(p.numel() for p in model.parameters()))
@@ -262,6 +256,23 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: 
     }
     write_result(d, result)
     return result
+
+
+def _train_cell(cell: Cell, suite: Suite, run: RunDir, data_root: str | None, resume: bool) -> tuple[int, str]:
+    """Train the cell's model into ``run`` (or continue a killed attempt's run); (steps trained, why it stopped early).
+
+    A run that a killed attempt had already finished is not trained again: only its scoring was lost."""
+    if resume and run.is_finished():
+        detail = run.read().get("status_detail", {})
+        return int(detail.get("step", cell.identity["resolved"]["train"]["steps"])), str(detail.get("stopped", ""))
+    if resume:  # from its last checkpoint
+        result = train(resume=run.path, data_root=data_root, progress=False)
+    else:
+        m = cell.model
+        tr = {**train_overrides(m, suite, cell.seed), "checkpoint_every": checkpoint_every(cell)}
+        result = train(m.model, suite.protocol.data, out=run.path, config=m.config, train=tr,
+                       preprocessing=m.preprocessing, data_root=data_root, progress=False)
+    return result.step, result.stopped
 
 
 def loop_seconds(run: RunDir) -> float:
@@ -358,7 +369,7 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     resuming = sum(resumable(c, c.dir(out)) for c in todo)
     log(f"suite {suite.name}: {len(suite.models)} models x {len(suite.seeds)} seeds = {len(cells)} cells; "
         f"{len(done)} finished (reused), {len(todo)} to run" + (f" on {jobs} workers" if jobs > 1 and todo else "")
-        + (f" ({resuming} continue from a checkpoint)" if resuming else ""))
+        + (f" ({resuming} resume a killed attempt's training)" if resuming else ""))
     out.mkdir(parents=True, exist_ok=True)
     failed: dict[str, dict[str, Any]] = {}
     counter = iter(range(1, len(todo) + 1))
@@ -372,7 +383,7 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
             done[cell.key] = result
             vals = "  ".join(f"{k} {v['value']:.4g}" for k, v in list(result["scores"].items())[:4])
             by = " (finished by another executor; reused)" if result.get("reused") else \
-                " (resumed from a checkpoint)" if result.get("resumed") else ""
+                " (resumed)" if result.get("resumed") else ""
             log(f"[{i}/{len(todo)}] {cell.name}: {result['steps']} steps in {result['train_seconds']:.0f} s; "
                 f"{vals}{by}")
         else:
