@@ -9,7 +9,8 @@ run, a genzoo.core.rundir run dir, in OUT/cells/KEY/run) and is finished exactly
 result.json exists: that file is written atomically as the last step, so a cell killed
 half-way has none. The next run continues a killed cell's training from its last checkpoint
 (``checkpoint_every``; the trainer's resume is exact, so the result is the one an unbroken run
-gives) and redoes everything else; a cell that failed (error.json) starts again clean. A
+gives), keeps a training that had finished, and redoes everything else; a cell that failed
+(error.json) starts again clean. A
 process runs a cell only while it holds the cell's claim (``claim``), whichever executor
 started it.
 """
@@ -181,8 +182,9 @@ def checkpoint_every(cell: Cell) -> int:
 def prepare(cell: Cell, out: Path) -> tuple[Path, bool]:
     """The folder for a cell about to run, and whether its training resumes.
 
-    A killed attempt that left a checkpoint of this very cell keeps its training run (and the
-    run continues from it); anything else an attempt left, a failed one's included, is removed.
+    A killed attempt that left a checkpoint of this very cell, or its finished training, keeps its
+    training run (the run continues from the checkpoint, or is only scored again); anything else an
+    attempt left, a failed one's included, is removed.
     """
     d = cell.dir(out)
     if (d / RESULT_FILE).exists():
