@@ -24,6 +24,11 @@ per family and sample grids of both sides in bench/grids/reference-<family>-{gen
   the batch, Keras Adam), at the zoo variant's latent size (32; the example uses 2).
   Both VAE references' networks are put in the zoo's VAE class, so one ELBO/IWAE implementation
   scores both sides.
+- vae-cifar10: AntixK/PyTorch-VAE's VanillaVAE with its configs/vae.yaml (Adam 5e-3, learning rate x 0.95
+  per epoch, KL weight 2.5e-4 against the per-element mean squared error, [0, 1] inputs, tanh outputs,
+  latent 128). Its nets take 64x64 images down to 2x2 in five stride-2 levels (32-64-128-256-512); at
+  32x32 the same 2x2 bottleneck takes the first four. Its loss is a Gaussian decoder with a fixed
+  sigma = sqrt(2.5e-4 x 3072 / 2) = 0.62 (pixel units in [0, 1]), which is how the zoo's VAE class scores it.
 - realnvp-mnist: chrischute/real-nvp train.py: Adam 1e-3 on the mean NLL in nats per image (its
   RealNVPLoss, k = 256), gradient norm clipped to 100, L2 5e-5 only on weight-norm scales (the zoo's
   nets have none, so no decay), uniform dequantisation + logit(0.05 + 0.9 x) (the zoo's own).
@@ -35,7 +40,10 @@ per family and sample grids of both sides in bench/grids/reference-<family>-{gen
 The flow and PixelCNN references train the zoo's networks (same config), so the tables compare recipes.
 
 GAN rows: FID/KID/precision/recall/density/coverage of n samples; genzoo is scored with its EMA weights (what a
-user samples with) and its raw weights. VAE rows: test -ELBO and IWAE NLL (nats) on the first n
+user samples with) and its raw weights. RGB VAE rows: test bits/dim (IWAE bound, k importance samples) of the
+8-bit images under each side's decoder as trained, again with each decoder's sigma refit to its own test
+reconstruction error (a fixed sigma set by a loss weight is not the reference's best likelihood), and the
+GAN columns for n samples (decoder means). MNIST VAE rows: test -ELBO and IWAE NLL (nats) on the first n
 test images binarised with the model's fixed-seed evaluation binarisation, the examples' own
 test loss (BCE against the grey intensities + KL), and the FID of n samples (decoder means).
 Likelihood rows (flows, PixelCNN): exact test bits/dim on the first n MNIST test images (flows: one
@@ -49,11 +57,13 @@ train the zoo's nets (e.g. CPU-sized WGAN-GP widths). bench/RESULTS.md holds the
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -219,6 +229,43 @@ def keras_conv_vae(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
     return bce_kl_steps(model, loader, args, opt, per_image=True)
 
 
+def antixk_vanilla_vae(loader: BatchLoader, args: argparse.Namespace, lr: float = 5e-3, gamma: float = 0.95,
+                       kld_weight: float = 2.5e-4, widths: tuple[int, ...] = (32, 64, 128, 256),
+                       n_train: int = 50_000) -> nn.Module:
+    """AntixK/PyTorch-VAE's VanillaVAE and configs/vae.yaml in the zoo's VAE class: 3x3 stride-2 conv +
+    batch norm + LeakyReLU levels down to 2x2, fc_mu and fc_var as one layer, the mirrored transposed
+    convs and a last up-level + conv + tanh; loss MSE (mean over every element) + kld_weight x the
+    batch-mean KL; Adam with ExponentialLR stepped once per epoch (Lightning's default interval)."""
+    image, latent = args.shape[1], 128
+    sigma = (kld_weight * math.prod(args.shape) / 2) ** 0.5  # the Gaussian decoder its loss weight implies
+    model = genzoo.create_model(args.model, latent_dim=latent, variance="fixed", sigma=sigma, **args.config)
+    bottom = image // 2 ** len(widths)
+
+    def level(conv: type[nn.Module], cin: int, cout: int, **up: int) -> list[nn.Module]:
+        return [conv(cin, cout, 3, stride=2, padding=1, **up), nn.BatchNorm2d(cout), nn.LeakyReLU()]
+
+    top, flat = widths[-1], widths[-1] * bottom ** 2
+    down = [m for cin, cout in pairwise((args.shape[0], *widths)) for m in level(nn.Conv2d, cin, cout)]
+    up = [m for cin, cout in pairwise(widths[::-1]) for m in level(nn.ConvTranspose2d, cin, cout, output_padding=1)]
+    model.encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(flat, 2 * latent))
+    model.decoder = nn.Sequential(nn.Linear(latent, flat), nn.Unflatten(1, (top, bottom, bottom)), *up,
+                                  *level(nn.ConvTranspose2d, widths[0], widths[0], output_padding=1),
+                                  nn.Conv2d(widths[0], args.shape[0], 3, padding=1), nn.Tanh())
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=0.0)
+    for i in range(args.steps):
+        for group in opt.param_groups:
+            group["lr"] = lr * gamma ** (i * args.batch // n_train)
+        x = loader.batch(i).images
+        mu, logvar = model.encode(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        kld = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        loss = F.mse_loss(model.decoder(z), x) + kld_weight * kld
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
 def chute_realnvp(loader: BatchLoader, args: argparse.Namespace) -> nn.Module:
     """chrischute/real-nvp's step on the zoo's RealNVP: its loss is the mean NLL in nats per image
     (prior + log-det + logit log-det - D log 256, what the zoo's ``log_prob`` returns), so its
@@ -270,7 +317,7 @@ def jzbontar_pixelcnn(loader: BatchLoader, args: argparse.Namespace) -> nn.Modul
 class Reference:
     source: str
     train: Callable[[BatchLoader, argparse.Namespace], nn.Module]
-    kind: Literal["gan", "vae", "likelihood"]
+    kind: Literal["gan", "vae", "vae-rgb", "likelihood"]
     grid: int = 64
     """Samples in each grid: a PixelCNN draws them one network pass per pixel, so it shows fewer."""
 
@@ -282,6 +329,8 @@ REFERENCES = {
                                gulrajani_wgan_gp, "gan"),
     "vae-mlp-mnist": Reference("pytorch/examples vae/main.py (784-400-20)", examples_vae, "vae"),
     "vae-mnist": Reference("Keras VAE example (conv, its nets at the zoo's latent size)", keras_conv_vae, "vae"),
+    "vae-cifar10": Reference("AntixK/PyTorch-VAE VanillaVAE (configs/vae.yaml), 4 levels at 32x32",
+                             antixk_vanilla_vae, "vae-rgb"),
     "realnvp-mnist": Reference("chrischute/real-nvp train.py step, zoo nets", chute_realnvp, "likelihood"),
     "glow-mnist": Reference("openai/glow defaults (Adamax, warm-up), zoo nets", openai_glow, "likelihood"),
     "pixelcnn-mnist": Reference("jzbontar/pixelcnn-pytorch loop (SGD Nesterov), zoo nets", jzbontar_pixelcnn,
@@ -290,9 +339,8 @@ REFERENCES = {
 REFERENCES.update({f"{family}-cifar10": REFERENCES[f"{family}-mnist"]
                    for family in ("dcgan", "vanilla-gan", "wgan-gp", "realnvp", "glow", "pixelcnn")})
 """The references whose loop is not tied to MNIST run on CIFAR-10 as well, on the zoo's -cifar10 variant
-(or, for PyTorch-GAN's MLPs, at 3x32x32). The VAE references are MNIST programs (Bernoulli decoders on
-grey intensities) with no CIFAR-10 recipe of their own, and cgan-cifar10's class adherence is
-bench/cgan_adherence.py's."""
+(or, for PyTorch-GAN's MLPs, at 3x32x32). The MNIST VAE references are MNIST programs (Bernoulli decoders on
+grey intensities); vae-cifar10 has its own above. cgan-cifar10's class adherence is bench/cgan_adherence.py's."""
 
 
 # -- the shared harness ---------------------------------------------------------------------------
@@ -351,13 +399,43 @@ def likelihood_scores(model: nn.Module, score: Callable, test: torch.Tensor, arg
     return [f"{bits_per_dim(test_log_prob(model, levels), levels[0].numel()).mean().item():.4f}"]
 
 
+def gaussian_vae_scores(model: nn.Module, score: Callable, test: torch.Tensor, args: argparse.Namespace) -> list[str]:
+    """Test bits/dim (IWAE bound, k = args.k) under the decoder as trained and with each channel's sigma
+    refit to the mean squared error of decodes at one posterior draw per image (the sigma that maximises
+    the one-sample ELBO), then the GAN columns of samples."""
+    x = (test * 255).round() / 255
+    dims = x[0].numel()
+
+    def bits() -> float:
+        torch.manual_seed(1)
+        with torch.no_grad():
+            nats = torch.cat([model.nll(chunk, k=args.k, chunk=2000) for chunk in x.split(100)]).double()
+        return bits_per_dim(-nats, dims).mean().item()  # nll is already -log P(8-bit image): no offset
+
+    as_trained = bits()
+    torch.manual_seed(2)
+    with torch.no_grad():
+        sq = torch.zeros(x.shape[1], dtype=torch.float64)
+        for chunk in x.split(500):
+            mu, logvar = model.encode(chunk)
+            out = model.decoder(mu + torch.randn_like(mu) * (0.5 * logvar).exp())
+            sq += (out - chunk).pow(2).sum((0, 2, 3)).double()
+        trained_sigma = model.log_sigma.data.clone()
+        model.log_sigma.data = (0.5 * (sq / (x.numel() / x.shape[1])).log()).float()
+        refit = bits()
+        model.log_sigma.data = trained_sigma
+    return [f"{as_trained:.3f}", f"{refit:.3f}", *gan_scores(model, score, test, args)]
+
+
 HEADERS = {
     "gan": ("FID ↓", "KID ↓", "precision ↑", "recall ↑", "density ↑", "coverage ↑"),
     "vae": ("test -ELBO, nats ↓", "test NLL (IWAE k={k}), nats ↓", "examples' test loss (grey), nats ↓", "FID ↓",
             "precision ↑", "recall ↑"),
+    "vae-rgb": ("test bits/dim (IWAE k={k}) ↓", "bits/dim, sigma refit ↓", "FID ↓", "KID ↓", "precision ↑",
+                "recall ↑", "density ↑", "coverage ↑"),
     "likelihood": ("test bits/dim ↓",),
 }
-SCORES = {"gan": gan_scores, "vae": vae_scores, "likelihood": likelihood_scores}
+SCORES = {"gan": gan_scores, "vae": vae_scores, "vae-rgb": gaussian_vae_scores, "likelihood": likelihood_scores}
 
 
 def compare(name: str, args: argparse.Namespace, score: Callable, test: torch.Tensor) -> list[str]:
