@@ -29,6 +29,7 @@ per family and sample grids of both sides in bench/grids/reference-<family>-{gen
   latent 128). Its nets take 64x64 images down to 2x2 in five stride-2 levels (32-64-128-256-512); at
   32x32 the same 2x2 bottleneck takes the first four. Its loss is a Gaussian decoder with a fixed
   sigma = sqrt(2.5e-4 x 3072 / 2) = 0.62 (pixel units in [0, 1]), which is how the zoo's VAE class scores it.
+  It samples and scores under N(0, I), as upstream does; the zoo's side under its recipe's fitted prior.
 - realnvp-mnist: chrischute/real-nvp train.py: Adam 1e-3 on the mean NLL in nats per image (its
   RealNVPLoss, k = 256), gradient norm clipped to 100, L2 5e-5 only on weight-norm scales (the zoo's
   nets have none, so no decay), uniform dequantisation + logit(0.05 + 0.9 x) (the zoo's own).
@@ -80,6 +81,7 @@ from genzoo.core.images import save_grid
 from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.penalties import gradient_penalty
 from genzoo.evaluation.during_training import training_evaluator
+from genzoo.plugins.vae.model import gaussian_kl
 from genzoo.zoo import get_zoo
 
 GRIDS = Path(__file__).resolve().parent / "grids"
@@ -189,7 +191,7 @@ def bce_kl_steps(model: nn.Module, loader: BatchLoader, args: argparse.Namespace
         mu, logvar = model.encode(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         bce = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="sum")
-        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        kld = gaussian_kl(mu, logvar).sum()
         loss = (bce + kld) / x.shape[0] if per_image else bce + kld
         opt.zero_grad()
         loss.backward()
@@ -238,7 +240,8 @@ def antixk_vanilla_vae(loader: BatchLoader, args: argparse.Namespace, lr: float 
     batch-mean KL; Adam with ExponentialLR stepped once per epoch (Lightning's default interval)."""
     image, latent = args.shape[1], 128
     sigma = (kld_weight * math.prod(args.shape) / 2) ** 0.5  # the Gaussian decoder its loss weight implies
-    model = genzoo.create_model(args.model, latent_dim=latent, variance="fixed", sigma=sigma, **args.config)
+    model = genzoo.create_model(args.model, latent_dim=latent, variance="fixed", sigma=sigma, prior="standard",
+                                **args.config)
     bottom = image // 2 ** len(widths)
 
     def level(conv: type[nn.Module], cin: int, cout: int, **up: int) -> list[nn.Module]:
@@ -258,7 +261,7 @@ def antixk_vanilla_vae(loader: BatchLoader, args: argparse.Namespace, lr: float 
         x = loader.batch(i).images
         mu, logvar = model.encode(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        kld = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        kld = gaussian_kl(mu, logvar).mean()
         loss = F.mse_loss(model.decoder(z), x) + kld_weight * kld
         opt.zero_grad()
         loss.backward()

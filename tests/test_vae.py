@@ -42,7 +42,7 @@ def test_variants_and_capabilities():
     # pytorch/examples' 784-400-20 shape at Adam 2e-3: ahead of that reference at equal steps (bench/reference.py).
     assert (mlp.arch, mlp.hidden, mlp.latent_dim, mlp.lr) == ("mlp", (400,), 20, 2e-3)
     c = genzoo.create_model("vae-cifar10").config
-    assert (c.image_size, c.channels, c.likelihood) == (32, 3, "gaussian")
+    assert (c.image_size, c.channels, c.likelihood, c.prior) == (32, 3, "gaussian", "fitted")
     assert {"sample", "log_prob", "reconstruct", "encode"} <= m.capabilities
     assert m.preprocessing.normalize == "zero_one"
     with pytest.raises(ConfigError, match="latent_dim"):
@@ -166,3 +166,56 @@ def test_likelihood_levels_keep_binarised_and_8bit_bits_per_dim_apart():
 
     assert genzoo.create_model("vae-mnist", likelihood="bernoulli").likelihood_levels == 2
     assert genzoo.create_model("vae-mnist", likelihood="gaussian").likelihood_levels == 256
+
+
+def test_fitted_prior_follows_the_recent_codes():
+    m = genzoo.create_model("vae", prior="fitted", arch="mlp", hidden=(8,), latent_dim=3)
+    assert m.fitted_prior() is None  # N(0, I) until the first training batch
+    g = torch.Generator().manual_seed(0)
+    tril = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.3, 0.0], [-0.2, 0.1, 0.6]])
+    posterior_var = torch.tensor([0.1, 0.2, 0.05])
+
+    def feed(mean: torch.Tensor, images: int) -> None:
+        for _ in range(images // 100):
+            m.track_codes(mean + torch.randn(100, 3, generator=g) @ tril.T, posterior_var.log().expand(100, 3))
+
+    feed(torch.tensor([5.0, -5.0, 0.0]), 20_000)
+    mean = torch.tensor([1.0, 2.0, -1.0])
+    feed(mean, 80_000)  # eight windows later the first codes weigh e^-8
+    fit_mean, fit_tril = m.fitted_prior()
+    # the aggregate posterior's covariance: the means' spread plus the mean posterior variance
+    assert torch.allclose(fit_mean, mean, atol=0.05), fit_mean
+    assert torch.allclose(fit_tril @ fit_tril.T, tril @ tril.T + torch.diag(posterior_var), atol=0.05)
+
+
+def test_fitted_prior_improves_the_elbo_of_the_images_it_was_fitted_to(run, mnist_test):
+    fitted = genzoo.create_model("vae-mlp-mnist", **SMALL, prior="fitted").eval()
+    missing = fitted.load_state_dict(run.model.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["prior_outer", "prior_sum", "prior_var_sum", "prior_weight"]
+    with torch.no_grad():
+        fitted.track_codes(*fitted.encode(fitted._eval_targets(mnist_test)))  # one batch: its exact moments
+        torch.manual_seed(4)
+        standard = run.model.eval().nll(mnist_test, k=1).mean().item()
+        torch.manual_seed(4)  # the same z: the nats differ only by log p(z)
+        moment_matched = fitted.nll(mnist_test, k=1).mean().item()
+    # the moment-matched Gaussian is the best Gaussian prior for these codes' average ELBO
+    assert moment_matched < standard - 2.0, (moment_matched, standard)
+
+
+def test_fitted_prior_trains_saves_and_loads(data_root, tmp_path, mnist_test):
+    steps = 40
+    result = genzoo.train("vae-mlp-mnist", "mnist", steps=steps, out=tmp_path / "run",
+                          config={**SMALL, "prior": "fitted"}, train=TRAIN, data_root=data_root, progress=False)
+    m = result.model.eval()
+    window = sum(64 * math.exp(-64 * i / 10_000) for i in range(steps))  # every training image, decayed
+    assert m.prior_weight.item() == pytest.approx(window, rel=1e-5)
+    loaded = genzoo.create_model(str(result.run_dir))
+    assert all(torch.equal(getattr(loaded, b), getattr(m, b))
+               for b in ("prior_weight", "prior_sum", "prior_outer", "prior_var_sum"))
+    standard = genzoo.create_model("vae-mlp-mnist", **SMALL)
+    standard.load_state_dict(m.state_dict(), strict=False)
+    assert not any(k.startswith("prior_") for k in standard.state_dict())  # older folders load unchanged
+    with torch.no_grad():
+        draws = [model.eval().sample(8, generator=torch.Generator().manual_seed(5)) for model in (m, loaded, standard)]
+        assert torch.equal(draws[0], draws[1]) and not torch.allclose(draws[0], draws[2])
+        assert torch.isfinite(m.nll(mnist_test[:50], k=4)).all()

@@ -20,6 +20,10 @@ class VAEConfig(AutoencoderShape):
     variance: Literal["learned", "fixed"] = option(
         "learned", "gaussian: learned = one learned scale per channel; fixed = the `sigma` below.")
     sigma: float = option(0.1, "gaussian: the decoder's standard deviation (in [0,1] pixel units) when fixed.")
+    prior: Literal["standard", "fitted"] = option(
+        "standard", "p(z) for sampling and likelihoods. standard: N(0, I), the prior the ELBO trains against. "
+                    "fitted: a full Gaussian moment-matched to the codes of the last ~10,000 training images "
+                    "(ex-post density estimation); training still pulls the codes towards N(0, I).")
     iw_samples: int = option(
         1, "Importance samples k in log_prob (IWAE bound). 1 = the ELBO, cheap but loose; "
            "use nll(images, k=100) for reported numbers.")

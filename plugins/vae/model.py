@@ -12,6 +12,15 @@ Inputs are [0, 1] intensities (preprocessing "zero_one"). The Bernoulli decoder 
 binary pixels: training sees a fresh binarisation of each batch (dynamic binarisation),
 and ``log_prob``/``nll`` binarise non-binary inputs with a fixed seed, so their nats are
 per *binarised* image (the usual MNIST benchmark, not comparable with 8-bit bits/dim).
+
+With ``prior="fitted"`` the model samples and scores under a full Gaussian moment-matched to
+the aggregate posterior (the codes its encoder gives training images) instead of N(0, I):
+ex-post density estimation (Ghosh et al., 2020), a Gaussian second stage in Dai & Wipf's
+(2019) terms. A VAE whose reconstruction term outweighs its KL leaves its codes far from
+N(0, I), and decoding prior draws then shows textures it was never trained to draw (on
+CIFAR-10 at 2,000 steps: bench/RESULTS.md). Training still pulls the codes towards N(0, I);
+the moment-matched Gaussian is the Gaussian prior with the best average ELBO over the codes
+it was fitted to, so likelihoods under it are no worse there.
 The Gaussian decoder integrates its density over each 8-bit pixel's bin of width 1/255
 (the discretised Gaussian of PixelCNN++ with a normal in place of the logistic), so its
 ``log_prob`` is a true log-probability of the 8-bit image, comparable across families.
@@ -37,6 +46,10 @@ from .config import VAEConfig
 LOG_2PI = math.log(2 * math.pi)
 HALF_BIN = 0.5 / 255
 EVAL_BINARIZE_SEED = 0
+PRIOR_WINDOW = 10_000
+"""Training images a fitted prior's moments average over (an exponential window): enough codes
+for a full covariance of a few hundred dimensions, recent enough to describe the encoder that
+training ends with."""
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -80,6 +93,14 @@ class VAE(ZooModel):
         # Gaussian decoder's scale: one learned log-sigma per channel (or the fixed config value).
         self.log_sigma = nn.Parameter(torch.full((c.channels,), math.log(c.sigma)),
                                       requires_grad=c.likelihood == "gaussian" and c.variance == "learned")
+        if c.prior == "fitted":
+            # Exponentially weighted sums of the codes' weight, means, outer products and variances.
+            # Buffers, so checkpoints, resumes and pretrained folders carry the fitted prior.
+            d = c.latent_dim
+            self.register_buffer("prior_weight", torch.zeros(()))
+            self.register_buffer("prior_sum", torch.zeros(d))
+            self.register_buffer("prior_outer", torch.zeros(d, d))
+            self.register_buffer("prior_var_sum", torch.zeros(d))
 
     # -- the model --------------------------------------------------------------------------
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,6 +112,38 @@ class VAE(ZooModel):
         """The mean of p(x|z), in [0, 1] (the model's input space)."""
         out = self.decoder(z)
         return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out.clamp(0.0, 1.0)
+
+    @torch.no_grad()
+    def track_codes(self, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+        """Fold one training batch's posteriors into the fitted prior's running moments."""
+        decay = math.exp(-mu.shape[0] / PRIOR_WINDOW)
+        mu = mu.float()
+        for buffer, value in ((self.prior_weight, mu.shape[0]), (self.prior_sum, mu.sum(0)),
+                              (self.prior_outer, mu.T @ mu), (self.prior_var_sum, logvar.float().exp().sum(0))):
+            buffer.mul_(decay).add_(value)
+
+    def fitted_prior(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The fitted prior's (mean, Cholesky factor of its covariance), or None where p(z) is N(0, I):
+        ``prior="standard"``, or a fitted prior before its first training step. Its covariance is the
+        aggregate posterior's: that of the posterior means plus the mean posterior variance."""
+        if self.config.prior != "fitted" or self.prior_weight.item() == 0:
+            return None
+        w = self.prior_weight
+        mean = self.prior_sum / w
+        cov = self.prior_outer / w - torch.outer(mean, mean) + torch.diag(self.prior_var_sum / w)
+        return mean, torch.linalg.cholesky(cov + 1e-6 * cov.diagonal().mean() * torch.eye(len(mean), device=w.device))
+
+    def prior_from_standard(self, eps: torch.Tensor) -> torch.Tensor:
+        """Standard normal draws (or quantiles) mapped to p(z): unchanged for N(0, I)."""
+        fitted = self.fitted_prior()
+        return eps if fitted is None else fitted[0] + eps @ fitted[1].T
+
+    def prior_log_density(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) over the last dimension."""
+        fitted = self.fitted_prior()
+        if fitted is None:
+            return normal_log_density(z)
+        return torch.distributions.MultivariateNormal(fitted[0], scale_tril=fitted[1]).log_prob(z)
 
     def log_likelihood(self, targets: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log p(x|z) per image, nats."""
@@ -111,8 +164,11 @@ class VAE(ZooModel):
 
     # -- training: one phase ----------------------------------------------------------------
     def elbo_terms(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(reconstruction -log p(x|z), KL) per image for one reparameterised z."""
+        """(reconstruction -log p(x|z), KL to N(0, I)) per image for one reparameterised z. In
+        training mode a fitted prior's moments take in the batch's posteriors."""
         mu, logvar = self.encode(images)
+        if self.training and self.config.prior == "fitted":
+            self.track_codes(mu, logvar)
         eps = batch_random.randn(mu.shape[0], *mu.shape[1:], device=mu.device, dtype=mu.dtype)
         z = mu + eps * (0.5 * logvar).exp()
         return -self.log_likelihood(targets, z), gaussian_kl(mu, logvar)
@@ -149,7 +205,7 @@ class VAE(ZooModel):
             flat = z.reshape(m * n, -1)
             rep = x.unsqueeze(0).expand(m, *x.shape).reshape(m * n, *x.shape[1:])
             log_px = self.log_likelihood(rep, flat).view(m, n)
-            log_w.append(log_px + normal_log_density(z) - normal_log_density(z, mu, logvar))
+            log_w.append(log_px + self.prior_log_density(z) - normal_log_density(z, mu, logvar))
         return -(torch.logsumexp(torch.cat(log_w), 0) - math.log(k))
 
     @property
@@ -164,11 +220,11 @@ class VAE(ZooModel):
     # -- pictures ----------------------------------------------------------------------------
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
                generator: torch.Generator | None = None, **options: Any) -> torch.Tensor:
-        """Decoder means at z ~ N(0, I), in [-1, 1] (the zoo's sample range)."""
+        """Decoder means at z ~ p(z), in [-1, 1] (the zoo's sample range)."""
         self.sampling(options)  # no sampling options: refuse any, by name
-        z = torch.randn(n, self.config.latent_dim, generator=generator,
-                        device=generator.device if generator is not None else self.device).to(self.device)
-        return self.decode(z) * 2 - 1
+        eps = torch.randn(n, self.config.latent_dim, generator=generator,
+                          device=generator.device if generator is not None else self.device).to(self.device)
+        return self.decode(self.prior_from_standard(eps)) * 2 - 1
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Decoder mean at the posterior mean, in the input space [0, 1]."""
@@ -189,7 +245,8 @@ class VAE(ZooModel):
         """For a 2-D latent: decodes over the latent plane, (grid*grid, C, H, W) in [-1, 1], row
         by row (z2 falling down the rows, z1 rising along them). Coordinates are the inverse
         normal CDF of evenly spaced probabilities (0.05..0.95), so each cell holds equal prior
-        mass, as in Kingma & Welling's figure 4."""
+        mass, as in Kingma & Welling's figure 4 (a fitted prior maps them through its mean and
+        Cholesky factor, which keeps that true of it)."""
         if self.config.latent_dim != 2:
             raise CapabilityError(f"manifold needs latent_dim=2; this VAE has latent_dim={self.config.latent_dim}.")
         if grid < 2:
@@ -197,4 +254,4 @@ class VAE(ZooModel):
         v = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, grid)).to(self.device)
         z1 = v.repeat(grid)
         z2 = v.flip(0).repeat_interleave(grid)
-        return self.decode(torch.stack([z1, z2], 1)) * 2 - 1
+        return self.decode(self.prior_from_standard(torch.stack([z1, z2], 1))) * 2 - 1
