@@ -9,18 +9,27 @@ full Gaussian fitted to the aggregate posterior (the "ex-post density estimation
 al., 2020). Image-like grids from the second and not the first mean the decoder is fine and
 the codes miss the prior.
 
+With ``--score N`` it then scores N samples from each of the two priors as the suites do (the
+data's shipped evaluator against its test split), and the test ELBO in bits/dim under each prior
+(one posterior draw per image, the same draws for both; the VAE's prior="fitted" in one table).
+``--fit-split train`` fits the Gaussian to every training image's code instead, as the recipe's
+fitted prior does (with its running window), so the test split scores a prior it never saw.
+
     .venv/bin/python bench/vae_prior_gap.py RUN --data cifar10 --out bench/grids/vae-cifar10-prior-gap
+    .venv/bin/python bench/vae_prior_gap.py RUN --data cifar10 --fit-split train --score 10000 --out /tmp/gap
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 import torch
 
 import genzoo
 from genzoo.core.images import save_grid
+from genzoo.evaluation.during_training import training_evaluator
 from genzoo.zoo import get_zoo
 
 
@@ -29,7 +38,11 @@ def main() -> None:
     p.add_argument("run", help="a trained VAE's run folder (or any location genzoo.create_model takes)")
     p.add_argument("--data", default="cifar10")
     p.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
-    p.add_argument("--n", type=int, default=2000, help="test images encoded")
+    p.add_argument("--n", type=int, default=2000, help="test images encoded (and fitted to, by default)")
+    p.add_argument("--fit-split", choices=("test", "train"), default="test",
+                   help="fit the Gaussian to the n test images' codes or to every training image's")
+    p.add_argument("--score", type=int, default=0, metavar="N",
+                   help="also score N samples from each prior (FID, KID, P/R, D/C) and the n test images' ELBO")
     p.add_argument("--out", required=True, help="grid path prefix: OUT-prior.png and OUT-fitted.png")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
@@ -37,25 +50,71 @@ def main() -> None:
 
     model = genzoo.create_model(args.run).eval()
     spec = get_zoo().dataset(args.data)
-    test = genzoo.load_data(args.data, image_size=spec.image_size, channels=spec.channels, split="test",
-                            root=args.data_root).images[:args.n].float() / 255
+    def load(split: str) -> torch.Tensor:
+        return genzoo.load_data(args.data, image_size=spec.image_size, channels=spec.channels, split=split,
+                                root=args.data_root).images.float() / 255
+
+    test = load("test")[:args.n]
+    fit_to = test if args.fit_split == "test" else load("train")
     with torch.no_grad():
-        mu, logvar = (torch.cat(parts) for parts in zip(*(model.encode(x) for x in test.split(500))))
+        mu, logvar = (torch.cat(parts) for parts in zip(*(model.encode(x) for x in fit_to.split(500))))
+        mu, logvar = mu.double(), logvar.double()
         centred = mu - mu.mean(0)
         cov = centred.T @ centred / len(mu) + torch.diag(logvar.exp().mean(0))
         eig = torch.linalg.eigvalsh(cov)
         kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
-        print(f"{args.run}: {mu.shape[1]} latent dims, {len(mu)} {args.data} test images")
+        mu, cov = mu.float(), cov.float()
+        print(f"{args.run}: {mu.shape[1]} latent dims, {len(mu)} {args.data} {args.fit_split} images")
         print(f"aggregate posterior: |mean| {mu.mean(0).norm():.3f} (prior: 0), covariance eigenvalues "
               f"{eig[0]:.3g} .. {eig[-1]:.3g}, median {eig.median():.3g} (prior: all 1)")
         print(f"KL per dimension, nats: total {kl.sum():.1f}, largest {kl.max():.2f}, "
               f"dimensions above 0.01: {(kl > 0.01).sum().item()}")
         g = torch.Generator().manual_seed(0)
-        prior = torch.randn(64, mu.shape[1], generator=g)
-        fitted = mu.mean(0) + prior @ torch.linalg.cholesky(cov).T
-        for name, z in (("prior", prior), ("fitted", fitted)):
-            save_grid(model.decode(z) * 2 - 1, f"{args.out}-{name}.png", nrow=8)
+        tril = torch.linalg.cholesky(cov)
+        priors = {"prior": (torch.zeros_like(mu[0]), torch.eye(len(tril))), "fitted": (mu.mean(0), tril)}
+        for name, (mean, scale) in priors.items():
+            save_grid(model.decode(mean + torch.randn(64, len(mean), generator=g.manual_seed(0)) @ scale.T) * 2 - 1,
+                      f"{args.out}-{name}.png", nrow=8)
             print(f"wrote {args.out}-{name}.png")
+    if args.score:
+        score(model, priors, test, args)
+
+
+class Decoded(torch.nn.Module):
+    """The VAE's decoder under one Gaussian prior, as the evaluator samples a model."""
+
+    def __init__(self, model: torch.nn.Module, mean: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.model, self.mean, self.scale, self.meta = model, mean, scale, model.meta
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None, **_: object) -> torch.Tensor:
+        eps = torch.randn(n, len(self.mean), generator=generator)
+        return self.model.decode(self.mean + eps @ self.scale.T) * 2 - 1
+
+
+def score(model: torch.nn.Module, priors: dict, test: torch.Tensor, args: argparse.Namespace) -> None:
+    """A markdown row per prior: test -ELBO bits/dim (same posterior draws for both) and the sample metrics."""
+    evaluate = training_evaluator(args.data, metrics="fid,kid,pr,dc", n=args.score, data_root=args.data_root)
+    x = (test * 255).round() / 255
+    torch.manual_seed(1)
+    with torch.no_grad():
+        posteriors = [model.encode(chunk) for chunk in x.split(500)]
+        z = [m + torch.randn_like(m) * (0.5 * lv).exp() for m, lv in posteriors]
+        recon = sum(-model.log_likelihood(chunk, zc).double().sum() for chunk, zc in zip(x.split(500), z))
+        entropy = sum(torch.distributions.Normal(m, (0.5 * lv).exp()).log_prob(zc).double().sum()
+                      for (m, lv), zc in zip(posteriors, z))
+    print("| prior | test -ELBO, bits/dim | " + " | ".join(HEADS) + " |")
+    for name, (mean, scale) in priors.items():
+        log_prior = sum(torch.distributions.MultivariateNormal(mean, scale_tril=scale).log_prob(zc).double().sum()
+                        for zc in z)
+        bits = (recon + entropy - log_prior).item() / (len(x) * x[0].numel() * math.log(2))
+        with torch.no_grad():
+            values = {s.name: s.value for s in evaluate(Decoded(model, mean, scale))}
+        print(f"| {LABELS[name]} | {bits:.4f} | " + " | ".join(f"{values[h]:.4g}" for h in HEADS) + " |")
+
+
+HEADS = ("fid", "kid", "precision", "recall", "density", "coverage")
+LABELS = {"prior": "N(0, I)", "fitted": "Gaussian fitted to the codes"}
 
 
 if __name__ == "__main__":
