@@ -13,6 +13,10 @@ binary pixels: training sees a fresh binarisation of each batch (dynamic binaris
 and ``log_prob``/``nll`` binarise non-binary inputs with a fixed seed, so their nats are
 per *binarised* image (the usual MNIST benchmark, not comparable with 8-bit bits/dim).
 
+The Gaussian decoder integrates its density over each 8-bit pixel's bin of width 1/255
+(the discretised Gaussian of PixelCNN++ with a normal in place of the logistic), so its
+``log_prob`` is a true log-probability of the 8-bit image, comparable across families.
+
 With ``prior="fitted"`` the model samples and scores under a full Gaussian moment-matched to
 the aggregate posterior (the codes its encoder gives training images) instead of N(0, I):
 ex-post density estimation (Ghosh et al., 2020), a Gaussian second stage in Dai & Wipf's
@@ -21,9 +25,6 @@ N(0, I), and decoding prior draws then shows textures it was never trained to dr
 CIFAR-10 at 2,000 steps: bench/RESULTS.md). Training still pulls the codes towards N(0, I);
 the moment-matched Gaussian is the Gaussian prior with the best average ELBO over the codes
 it was fitted to, so likelihoods under it are no worse there.
-The Gaussian decoder integrates its density over each 8-bit pixel's bin of width 1/255
-(the discretised Gaussian of PixelCNN++ with a normal in place of the logistic), so its
-``log_prob`` is a true log-probability of the 8-bit image, comparable across families.
 """
 
 from __future__ import annotations
@@ -118,8 +119,10 @@ class VAE(ZooModel):
         """Fold one training batch's posteriors into the fitted prior's running moments."""
         decay = math.exp(-mu.shape[0] / PRIOR_WINDOW)
         mu = mu.float()
+        with torch.autocast(mu.device.type, enabled=False):  # the outer products in float32 under mixed precision
+            outer = mu.T @ mu
         for buffer, value in ((self.prior_weight, mu.shape[0]), (self.prior_sum, mu.sum(0)),
-                              (self.prior_outer, mu.T @ mu), (self.prior_var_sum, logvar.float().exp().sum(0))):
+                              (self.prior_outer, outer), (self.prior_var_sum, logvar.float().exp().sum(0))):
             buffer.mul_(decay).add_(value)
 
     def fitted_prior(self) -> tuple[torch.Tensor, torch.Tensor] | None:
