@@ -239,3 +239,13 @@ def test_a_phase_sharing_an_optimiser_must_update_only_what_that_optimiser_holds
     loader = BatchLoader(genzoo.load_data("digits", image_size=28, channels=1), model.preprocessing, 8)
     with pytest.raises(GenzooError, match="phase 'd_reg' updates .* which the optimiser of phase 'g' it shares"):
         Trainer(model, loader, TrainConfig(steps=1))
+
+
+def test_training_on_the_cpu_flushes_denormal_floats() -> None:
+    """Denormal weights take the CPU's slow path: a realnvp-cifar10 checkpoint with 35,000 of them
+    trained 2.4x slower until they were flushed (bench/RESULTS.md)."""
+    torch.set_flush_denormal(False)
+    tiny = torch.tensor([1e-39])
+    assert (tiny * 2).item() > 0  # by default a denormal survives arithmetic
+    Trainer(Toy(), _loader(), TrainConfig(steps=1, sample_every=0, device="cpu"), progress=False)
+    assert (tiny * 2).item() == 0.0
