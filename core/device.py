@@ -26,11 +26,12 @@ def pick_device(name: str = "auto") -> torch.device:
 def configure(device: torch.device) -> None:
     """Process-wide settings for fast training and sampling.
 
-    Denormal floats are flushed to zero on the CPU: weights and activations that drift below
-    1.2e-38 in long runs cost the CPU a slow path per operation, and a realnvp-cifar10
-    checkpoint with 35,000 of them trained 2.4x slower than with them flushed (bench/RESULTS.md);
-    values that small change no result. On CUDA: TF32 matmuls/convs and cuDNN autotuning, free
-    speed for GAN-sized convs.
+    Denormal floats are flushed to zero on the CPU. Weights and Adam moments that drift below
+    1.2e-38 in long runs send the CPU down a slow path for every operation that meets them: a
+    realnvp-cifar10 checkpoint with 34,000 denormal weights and 316,000 denormal moments resumed
+    3.4x slower than with them flushed (bench/denormals.py, bench/RESULTS.md). Values that small
+    change no result. On CUDA: TF32 matmuls/convs and cuDNN autotuning, free speed for
+    GAN-sized convs.
     """
     torch.set_flush_denormal(True)  # False (and nothing changes) on a CPU without the flag
     if device.type == "cuda":
