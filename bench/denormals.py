@@ -1,7 +1,7 @@
 """Training steps of one checkpoint's weights with denormal floats kept vs flushed to zero.
 
 In a long CPU run some weights drift below float32's smallest normal value (1.2e-38), and
-every operation that meets one takes the CPU's slow path. genzoo.core.device.configure (which
+every operation that meets one takes the CPU's slow path. genzoo.core.device.flush_denormals (which
 the Trainer, evaluation and the model-opening commands call) flushes them to zero. This counts
 a trainer checkpoint's denormal weights and optimiser moments, resumes a Trainer from it as
 `genzoo train --resume` does (weights, Adam moments, counters) and times the same steps with

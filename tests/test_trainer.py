@@ -249,3 +249,17 @@ def test_training_on_the_cpu_flushes_denormal_floats() -> None:
     assert (tiny * 2).item() > 0  # by default a denormal survives arithmetic
     Trainer(Toy(), _loader(), TrainConfig(steps=1, sample_every=0, device="cpu"), progress=False)
     assert (tiny * 2).item() == 0.0
+
+
+@pytest.mark.parametrize("opener", ["evaluate", "open_model"])
+def test_evaluation_and_model_commands_flush_denormal_floats(opener: str, tmp_path: Path) -> None:
+    from genzoo.cli.model_arg import open_model
+
+    torch.set_flush_denormal(False)
+    tiny = torch.tensor([1e-39])
+    assert (tiny * 2).item() > 0
+    if opener == "evaluate":
+        genzoo.evaluate("vae-mnist", data="digits", metrics="psnr", n=4, out=tmp_path / "eval.json")
+    else:
+        open_model("dcgan-digits", "default", outputs="samples are noise")
+    assert (tiny * 2).item() == 0.0

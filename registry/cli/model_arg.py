@@ -12,12 +12,12 @@ def open_model(name: str, variant: str, *, outputs: str) -> Any:
     """``genzoo.create_model(name)`` with a note on stderr when nothing trained was named;
     ``outputs`` says what that makes of the command's results ("samples are noise")."""
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
-    from genzoo.core.device import configure
+    from genzoo.core.device import flush_denormals
 
     from ..models.build import create_model
 
     model = create_model(name, variant=variant)
-    configure(model.device)
+    flush_denormals()
     if not model.meta.source:  # built from a registered name: fresh weights
         click.echo(f"note: {name} is untrained (no run dir, pretrained folder or hub location given); {outputs}.",
                    err=True)

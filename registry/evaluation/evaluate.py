@@ -20,7 +20,7 @@ import torch
 
 from genzoo.core.atomic import DiskFull, atomic_write_text
 from genzoo.core.data.transforms import denormalize, format_tensor, normalize
-from genzoo.core.device import configure, pick_device
+from genzoo.core.device import flush_denormals, pick_device
 from genzoo.core.errors import GenzooError, did_you_mean
 from genzoo.core.metrics.context import EvalContext, EvalOptions
 from genzoo.core.metrics.extractors.defaults import default_extractor
@@ -190,7 +190,7 @@ def evaluate(
     size, channels = (spec.image_size, spec.channels) if spec else (0, 0)
     result = EvalResult(str(source), data, split)
     dev = pick_device(device)
-    configure(dev)
+    flush_denormals()
 
     # -- what the source is, and which metrics apply to it (nothing sampled yet) ----------------
     src = Path(source).expanduser()
