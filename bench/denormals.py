@@ -4,7 +4,7 @@ In a long CPU run some weights drift below float32's smallest normal value (1.2e
 every operation that meets one takes the CPU's slow path. genzoo.core.device.flush_denormals (which
 the Trainer, evaluation and the model-opening commands call) flushes them to zero. This counts
 a trainer checkpoint's denormal weights and optimiser moments, resumes a Trainer from it as
-`genzoo train --resume` does (weights, Adam moments, counters) and times the same steps with
+`genzoo train --resume` does (weights, Adam moments, random state) and times the same steps with
 the flag off and on, alternating, each from a fresh restore, beside a freshly initialised
 model; the median seconds per step of each is reported.
 
