@@ -22,6 +22,7 @@ fitted prior does (with its running window), so the test split scores a prior it
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 
@@ -30,6 +31,7 @@ import torch
 import genzoo
 from genzoo.core.images import save_grid
 from genzoo.evaluation.during_training import training_evaluator
+from genzoo.plugins.vae.model import VAE, gaussian_kl
 from genzoo.zoo import get_zoo
 
 
@@ -56,45 +58,41 @@ def main() -> None:
 
     test = load("test")[:args.n]
     fit_to = test if args.fit_split == "test" else load("train")
+    priors = {"prior": with_prior(model, "standard"), "fitted": with_prior(model, "fitted")}
     with torch.no_grad():
         mu, logvar = (torch.cat(parts) for parts in zip(*(model.encode(x) for x in fit_to.split(500))))
-        mu, logvar = mu.double(), logvar.double()
-        centred = mu - mu.mean(0)
-        cov = centred.T @ centred / len(mu) + torch.diag(logvar.exp().mean(0))
-        eig = torch.linalg.eigvalsh(cov)
-        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0)
-        mu, cov = mu.float(), cov.float()
+        # One call from zeroed moments weighs every code equally: the exact aggregate posterior.
+        priors["fitted"].track_codes(mu, logvar)
+        mean, tril = priors["fitted"].fitted_prior()
+        eig = torch.linalg.eigvalsh((tril @ tril.T).double())
+        kl = gaussian_kl(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)  # per latent dimension
         print(f"{args.run}: {mu.shape[1]} latent dims, {len(mu)} {args.data} {args.fit_split} images")
-        print(f"aggregate posterior: |mean| {mu.mean(0).norm():.3f} (prior: 0), covariance eigenvalues "
+        print(f"aggregate posterior: |mean| {mean.norm():.3f} (prior: 0), covariance eigenvalues "
               f"{eig[0]:.3g} .. {eig[-1]:.3g}, median {eig.median():.3g} (prior: all 1)")
         print(f"KL per dimension, nats: total {kl.sum():.1f}, largest {kl.max():.2f}, "
               f"dimensions above 0.01: {(kl > 0.01).sum().item()}")
-        g = torch.Generator().manual_seed(0)
-        tril = torch.linalg.cholesky(cov)
-        priors = {"prior": (torch.zeros_like(mu[0]), torch.eye(len(tril))), "fitted": (mu.mean(0), tril)}
-        for name, (mean, scale) in priors.items():
-            save_grid(model.decode(mean + torch.randn(64, len(mean), generator=g.manual_seed(0)) @ scale.T) * 2 - 1,
-                      f"{args.out}-{name}.png", nrow=8)
+        for name, vae in priors.items():  # the same standard-normal draws under both priors
+            save_grid(vae.sample(64, generator=torch.Generator().manual_seed(0)), f"{args.out}-{name}.png", nrow=8)
             print(f"wrote {args.out}-{name}.png")
     if args.score:
-        score(model, priors, test, args)
+        score(priors, test, args)
 
 
-class Decoded(torch.nn.Module):
-    """The VAE's decoder under one Gaussian prior, as the evaluator samples a model."""
+def with_prior(model: VAE, prior: str) -> VAE:
+    """The same encoder and decoder under another p(z) (a fitted one starts with empty moments)."""
+    twin = type(model)(dataclasses.replace(model.config, prior=prior)).eval()
+    weights = {k: v for k, v in model.state_dict().items() if not k.startswith("prior_")}
+    missing, unexpected = twin.load_state_dict(weights, strict=False)
+    if unexpected or any(not k.startswith("prior_") for k in missing):
+        raise RuntimeError(f"{prior} twin does not match the model: missing {missing}, unexpected {unexpected}")
+    twin.meta = model.meta
+    return twin
 
-    def __init__(self, model: torch.nn.Module, mean: torch.Tensor, scale: torch.Tensor) -> None:
-        super().__init__()
-        self.model, self.mean, self.scale, self.meta = model, mean, scale, model.meta
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None, **_: object) -> torch.Tensor:
-        eps = torch.randn(n, len(self.mean), generator=generator)
-        return self.model.decode(self.mean + eps @ self.scale.T) * 2 - 1
-
-
-def score(model: torch.nn.Module, priors: dict, test: torch.Tensor, args: argparse.Namespace) -> None:
+def score(priors: dict[str, VAE], test: torch.Tensor, args: argparse.Namespace) -> None:
     """A markdown row per prior: test -ELBO bits/dim (same posterior draws for both) and the sample metrics."""
     evaluate = training_evaluator(args.data, metrics="fid,kid,pr,dc", n=args.score, data_root=args.data_root)
+    model = priors["prior"]
     x = (test * 255).round() / 255
     torch.manual_seed(1)
     with torch.no_grad():
@@ -104,12 +102,11 @@ def score(model: torch.nn.Module, priors: dict, test: torch.Tensor, args: argpar
         entropy = sum(torch.distributions.Normal(m, (0.5 * lv).exp()).log_prob(zc).double().sum()
                       for (m, lv), zc in zip(posteriors, z))
     print("| prior | test -ELBO, bits/dim | " + " | ".join(HEADS) + " |")
-    for name, (mean, scale) in priors.items():
-        log_prior = sum(torch.distributions.MultivariateNormal(mean, scale_tril=scale).log_prob(zc).double().sum()
-                        for zc in z)
-        bits = (recon + entropy - log_prior).item() / (len(x) * x[0].numel() * math.log(2))
+    for name, vae in priors.items():
         with torch.no_grad():
-            values = {s.name: s.value for s in evaluate(Decoded(model, mean, scale))}
+            log_prior = sum(vae.prior_log_density(zc).double().sum() for zc in z)
+            bits = (recon + entropy - log_prior).item() / (len(x) * x[0].numel() * math.log(2))
+            values = {s.name: s.value for s in evaluate(vae)}
         print(f"| {LABELS[name]} | {bits:.4f} | " + " | ".join(f"{values[h]:.4g}" for h in HEADS) + " |")
 
 
