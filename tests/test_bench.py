@@ -244,6 +244,33 @@ def test_protocol_mismatch_is_not_ranked(killed_then_resumed: dict, tmp_path: Pa
     assert "mean" in models["vae"]["scores"]["kid"]  # other columns are untouched
 
 
+COMMITTED_CELLS_IGNORE = Path(__file__).resolve().parents[1] / "bench" / "cifar10-quick" / ".gitignore"
+
+
+def test_cell_records_committed_to_git_alone_finish_the_suite_on_a_fresh_clone(killed_then_resumed: dict,
+                                                                              tmp_path: Path) -> None:
+    """bench/cifar10-quick keeps only its finished cells' records in git (its .gitignore): a clone of
+    them, without weights or checkpoints, reuses every cell and rebuilds the same report."""
+    repo, clone = tmp_path / "repo", tmp_path / "clone"
+    shutil.copytree(killed_then_resumed["out"], repo / "suite")
+    shutil.copy(COMMITTED_CELLS_IGNORE, repo / "suite" / ".gitignore")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "cells"]):
+        subprocess.run([*git, *args], cwd=repo, check=True)
+    subprocess.run([*git, "clone", "-q", str(repo), str(clone)], check=True)
+    tracked = subprocess.run(["git", "ls-files"], cwd=clone, capture_output=True, text=True, check=True).stdout
+    assert ".safetensors" not in tracked and "run/metrics.jsonl" in tracked
+
+    run = _bench("tiny", "--out", str(clone / "suite"))
+    assert run.exit_code == 0 and "2 finished (reused), 0 to run" in run.output
+    before, after = (json.loads((d / "results.json").read_text())["models"]
+                     for d in (killed_then_resumed["out"], clone / "suite"))
+    assert [m["scores"] for m in after] == [m["scores"] for m in before]
+    # Same grids and loss curves: every image of the original report is there.
+    assert (clone / "suite" / "report.html").read_text().count("<img") == \
+        (killed_then_resumed["out"] / "report.html").read_text().count("<img") >= 7
+
+
 def test_compare_flags_protocol_change_and_missing_model(killed_then_resumed: dict, tmp_path: Path) -> None:
     a = killed_then_resumed["out"] / "results.json"
     same = _bench("compare", str(a), str(a))
