@@ -67,6 +67,17 @@ train = {{ batch_size = 16 }}
 eval = {{ kid_subsets = 5, kid_subset_size = 32, batch_size = 64 }}
 models = [{{ model = "dcgan-digits", config = {{ g_width = 8, d_width = 8 }} }}]
 
+[suites.likelihoods]
+description = "two likelihood families ranked on one bits/dim column"
+data = "digits"
+metrics = ["bpd"]
+features = "{evaluator}"
+n = 32
+budget = {{ steps = 2 }}
+train = {{ batch_size = 16, sample_grid = 0 }}
+models = [{{ model = "glow-mnist", config = {{ steps = 1, hidden = 8 }} }},
+          {{ model = "realnvp-mnist", config = {{ couplings = 1, n_blocks = 1, hidden = 8 }} }}]
+
 [suites.broken]
 data = "digits"
 metrics = ["fid"]
@@ -287,6 +298,26 @@ def test_compare_flags_protocol_change_and_missing_model(killed_then_resumed: di
     assert not any("fid" in f for f in flags)
     text = _bench("compare", str(a), str(b)).output
     assert "protocol changed" in text and "missing from B" in text
+
+
+def test_two_likelihood_families_share_one_bits_per_dim_column(env: Path, tmp_path: Path) -> None:
+    """bits/dim measures the data under each model the same way: the column ranks Glow and RealNVP,
+    including scores written when the protocol still named the model (they read back without it)."""
+    out = tmp_path / "out"
+    run = _bench("likelihoods", "--out", str(out))
+    assert run.exit_code == 0, run.output
+    models = json.loads((out / "results.json").read_text())["models"]
+    assert all("mean" in m["scores"]["bpd"] for m in models), models
+    for result in out.glob("cells/*/result.json"):  # rewritten as genzoo wrote them before 2026-12-07
+        data = json.loads(result.read_text())
+        assert "model" not in data["scores"]["bpd"]["protocol"]["params"]
+        data["scores"]["bpd"]["protocol"]["params"]["model"] = data["model"]
+        result.write_text(json.dumps(data))
+    again = _bench("likelihoods", "--out", str(out))
+    assert again.exit_code == 0 and "2 finished (reused), 0 to run" in again.output
+    reread = json.loads((out / "results.json").read_text())
+    assert [m["scores"]["bpd"]["mean"] for m in reread["models"]] == [m["scores"]["bpd"]["mean"] for m in models]
+    assert "model" not in reread["protocols"]["bpd"]["params"]
 
 
 def test_failed_cell_is_reported_and_retried(env: Path) -> None:

@@ -226,5 +226,5 @@ def compute_bpd(ctx: EvalContext) -> list[Score]:
     value = -total / (n * dims * math.log(2))
     proto = Protocol(metric="bpd", real_data=ctx.real_data, real_split=ctx.real_split, n_real=n,
                      seed=ctx.options.seed, input_size=int(x.shape[-1])).with_params(
-                         discrete_levels=model.likelihood_levels, model=model.meta.name)
+                         discrete_levels=model.likelihood_levels)
     return [Score("bpd", value, proto)]

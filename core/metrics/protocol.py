@@ -48,7 +48,12 @@ class Protocol:
     def from_dict(cls, data: dict[str, Any]) -> Protocol:
         known = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in data.items() if k in known}
-        kw["params"] = tuple(sorted(dict(data.get("params", {})).items()))
+        params = dict(data.get("params", {}))
+        if data.get("metric") == "bpd":
+            # Scores written before 2026-12-07 named the scored model here, which made two models'
+            # bits/dim look incomparable: it says what was measured, not how.
+            params.pop("model", None)
+        kw["params"] = tuple(sorted(params.items()))
         return cls(**kw)
 
     def with_params(self, **params: Any) -> Protocol:

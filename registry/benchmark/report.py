@@ -46,7 +46,8 @@ def _columns(metrics: list[str], results: list[dict[str, Any]]) -> list[dict[str
 
 
 def _comparable_key(protocol: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in protocol.items() if k not in SOFT_FIELDS}, sort_keys=True, default=str)
+    fields = Protocol.from_dict(protocol).to_dict()  # as read back, so that older files compare too
+    return json.dumps({k: v for k, v in fields.items() if k not in SOFT_FIELDS}, sort_keys=True, default=str)
 
 
 def _enforce_protocols(columns: list[dict[str, Any]], cells: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def _enforce_protocols(columns: list[dict[str, Any]], cells: list[dict[str, Any]
         keys = [_comparable_key(c["scores"][name]["protocol"]) for c in seen]
         common = Counter(keys).most_common(1)[0][0]
         ref = seen[keys.index(common)]["scores"][name]["protocol"]
-        protocols[name] = ref
+        protocols[name] = Protocol.from_dict(ref).to_dict()
         for c in seen:
             p = c["scores"][name]["protocol"]
             if _comparable_key(p) != common:
