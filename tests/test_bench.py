@@ -255,16 +255,16 @@ def test_protocol_mismatch_is_not_ranked(killed_then_resumed: dict, tmp_path: Pa
     assert "mean" in models["vae"]["scores"]["kid"]  # other columns are untouched
 
 
-COMMITTED_CELLS_IGNORE = Path(__file__).resolve().parents[1] / "bench" / "cifar10-quick" / ".gitignore"
+COMMITTED_CELLS_IGNORE = Path(__file__).resolve().parents[1] / "bench" / ".gitignore"
 
 
 def test_cell_records_committed_to_git_alone_finish_the_suite_on_a_fresh_clone(killed_then_resumed: dict,
                                                                               tmp_path: Path) -> None:
-    """bench/cifar10-quick keeps only its finished cells' records in git (its .gitignore): a clone of
-    them, without weights or checkpoints, reuses every cell and rebuilds the same report."""
+    """The committed suites under bench/ keep only their finished cells' records in git (bench/.gitignore):
+    a clone of them, without weights or checkpoints, reuses every cell and rebuilds the same report."""
     repo, clone = tmp_path / "repo", tmp_path / "clone"
     shutil.copytree(killed_then_resumed["out"], repo / "suite")
-    shutil.copy(COMMITTED_CELLS_IGNORE, repo / "suite" / ".gitignore")
+    shutil.copy(COMMITTED_CELLS_IGNORE, repo / ".gitignore")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "cells"]):
         subprocess.run([*git, *args], cwd=repo, check=True)
