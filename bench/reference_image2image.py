@@ -52,11 +52,12 @@ from genzoo.core.data import BatchLoader
 from genzoo.core.image_noise import corrupt
 from genzoo.core.image_quality import mean_finite, psnr, ssim
 from genzoo.core.images import save_grid
+from genzoo.core.metrics.extractors.defaults import default_extractor
 from genzoo.core.metrics.extractors.evaluator import accuracy
+from genzoo.evaluation.evaluate import build_extractor
 from genzoo.zoo import get_zoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cgan_adherence import lenet  # bench scripts are not a package: found through sys.path
 from reference import GRIDS, adam, comparison_parser, glorot, parse_comparison
 
 
@@ -208,7 +209,7 @@ def cyclegan_table(name: str, sides: list[tuple[str, float, nn.Module]], args: a
     a8, la = mnist.images[:half][:args.n], mnist.labels[:half][:args.n]
     digits_b8, lb = mnist.images[half:2 * half][:args.n], mnist.labels[half:2 * half][:args.n]
     b8 = 255 - digits_b8
-    clf = lenet(args.data_root)
+    clf = build_extractor(default_extractor("mnist"))  # the shipped LeNet
     heads = ["LeNet acc A->B (inverted back) ↑", "LeNet acc B->A ↑", "A->B MAE vs 255-x ↓", "A->B PSNR dB ↑",
              "B->A MAE vs x ↓", "B->A PSNR dB ↑"]
     lines = ["| training | wall s | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads),

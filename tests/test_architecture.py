@@ -212,3 +212,15 @@ def test_listing_and_help_import_no_torch(args: list[str]) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     chain = torch_chain(out.stderr)
     assert not chain, f"`genzoo {' '.join(args)}` imported torch: " + " -> ".join(chain)
+
+
+def test_every_bench_script_imports() -> None:
+    """The bench scripts import one another's helpers (families -> reference_image2image -> ...), and no
+    test runs them: a helper that moved (2da08bd) left three of them failing at import for days."""
+    scripts = sorted(p.stem for p in (ROOT / "bench").glob("*.py"))
+    code = ("import importlib, sys, traceback\nsys.path.insert(0, 'bench')\n"
+            f"for name in {scripts!r}:\n"
+            "    try:\n        importlib.import_module(name)\n"
+            "    except Exception:\n        print(name, traceback.format_exc(limit=-1).strip().splitlines()[-1])\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout == "", out.stdout + out.stderr

@@ -271,6 +271,9 @@ def test_cell_records_committed_to_git_alone_finish_the_suite_on_a_fresh_clone(k
     subprocess.run([*git, "clone", "-q", str(repo), str(clone)], check=True)
     tracked = subprocess.run(["git", "ls-files"], cwd=clone, capture_output=True, text=True, check=True).stdout
     assert ".safetensors" not in tracked and "run/metrics.jsonl" in tracked
+    # a record names the files it points to relative to its cell, never by the training machine's paths
+    records = [p.read_text() for p in (clone / "suite" / "cells").glob("*/result.json")]
+    assert len(records) == 2 and not any(str(killed_then_resumed["out"]) in r for r in records)
 
     run = _bench("tiny", "--out", str(clone / "suite"))
     assert run.exit_code == 0 and "2 finished (reused), 0 to run" in run.output

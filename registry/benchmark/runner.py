@@ -226,7 +226,7 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: 
     m, t0 = cell.model, time.perf_counter()
     steps, stopped, losses = 0, "", ""
     if m.budget.kind == "pretrained":
-        source = _pretrained_source(m.model)
+        source = recorded = _pretrained_source(m.model)
         train_seconds = 0.0
     else:
         run = cell_run(d)
@@ -236,7 +236,8 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: 
             return write_diverged(cell, d, str(exc), exc.step, time.perf_counter() - t0)
         train_seconds = loop_seconds(run) or time.perf_counter() - t0
         source = str(run.path)
-        losses = run.metrics.relative_to(d).as_posix() if run.metrics.is_file() else ""  # relative to the cell
+        recorded = run.path.relative_to(d).as_posix()  # relative to the cell, as the record travels (git, copies)
+        losses = run.metrics.relative_to(d).as_posix() if run.metrics.is_file() else ""
         shutil.rmtree(run.checkpoint.parent, ignore_errors=True)  # trained: only the weights are needed from here
     model = create_model(source)
     capabilities = tuple(model.capabilities)
@@ -251,7 +252,7 @@ def _run_cell(cell: Cell, suite: Suite, d: Path, data_root: str | None, resume: 
         "budget": m.budget.to_dict(), "steps": steps, "stopped": stopped, "train_seconds": round(train_seconds, 3),
         "wall_seconds": round(time.perf_counter() - t0, 3),
         "eval_seconds": round(time.perf_counter() - t1, 3), "params": params, "capabilities": list(capabilities),
-        "scores": scores, "na": na, "notes": notes, "grid": grid, "losses": losses, "source": source,
+        "scores": scores, "na": na, "notes": notes, "grid": grid, "losses": losses, "source": recorded,
         "threads": _threads(), "finished": _now(), **({"resumed": True} if resume else {}),
     }
     write_result(d, result)
