@@ -89,19 +89,19 @@ def translation(model, test8: torch.Tensor, grid: Path) -> str:
     return f"PSNR A->B {ab:.2f} dB, B->A {ba:.2f} dB vs the exact inverse"
 
 
-def bench_one(name: str, args: argparse.Namespace, workdir: Path, evaluate) -> dict:
+def bench_one(name: str, args: argparse.Namespace, workdir: Path, evaluate, grid_name: str = "") -> dict:
     entry = get_zoo().model(name)
     batch = args.batch or entry.recipe["batch_size"]
-    run_dir = workdir / name
+    run_dir = workdir / (grid_name or name)
     train = {"sample_every": 0, "checkpoint_every": 0, "batch_size": batch, "log_every": args.steps,
-             "seed": args.seed}
+             "seed": args.seed, "precision": args.precision}
     start = time.perf_counter()
     result = genzoo.train(name, entry.data or "mnist", steps=args.steps, out=run_dir, train=train,
                           data_root=args.data_root, progress=not args.quiet)
     wall = time.perf_counter() - start
     model = genzoo.create_model(str(run_dir))  # what a user gets back: EMA weights where kept
     (HERE / "grids").mkdir(exist_ok=True)
-    grid = HERE / "grids" / f"{name}.png"
+    grid = HERE / "grids" / f"{grid_name or name}.png"
     test8 = test_images(args)
     caps = model.capabilities
     if "sample" in caps:
@@ -119,11 +119,11 @@ def bench_one(name: str, args: argparse.Namespace, workdir: Path, evaluate) -> d
         quality = denoising(model, args, grid)
     return {
         "model": name, "family": model.family, "steps": result.step, "batch": batch, "wall_s": wall,
-        "images_per_s": result.step * batch / wall,
+        "images_per_s": result.step * batch / wall, "train_images_per_s": result.logs["images_per_s"],
         "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
         "losses": {k: v for k, v in result.logs.items() if k not in ("images_per_s", "skipped_steps")},
         "quality": quality, "published": PUBLISHED.get(model.family, "-"),
-        "grid": f"grids/{name}.png",
+        "grid": f"grids/{grid.name}",
     }
 
 
@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=2000, help="samples and test images scored")
     p.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="train.precision of every run")
     p.add_argument("--no-record", action="store_true", help="print only; do not append to bench/RESULTS.md")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)

@@ -25,7 +25,9 @@ class TrainConfig:
     ema_decay: float = option(0.0, "Largest EMA decay of the model's EMA modules (e.g. the generator); 0 = off.")
     ema_start: int = option(0, "Step from which the EMA starts averaging (before it, it copies); its half-life "
                                 "then ramps up as 2% of the steps since, until the decay reaches ema_decay.")
-    precision: Literal["fp32", "bf16"] = option("fp32", "bf16 autocast on CUDA; CPU always runs fp32.")
+    precision: Literal["fp32", "bf16"] = option("fp32", "bf16: the forward passes under bfloat16 autocast (CUDA, "
+                                                        "or a CPU with AVX512-BF16/AMX; slower on other CPUs); "
+                                                        "weights, optimiser and sampling stay fp32.")
     device: str = option("auto", "auto (cuda, then mps, then cpu), or a torch device string.")
     log_every: int = option(50, "Read losses back from the device and log them every N steps.")
     sample_every: int = option(500, "Write a sample grid every N steps (0 = only at the end).")
