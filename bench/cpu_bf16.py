@@ -16,19 +16,15 @@ grid and the scoring do not dilute the ratio.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
-import genzoo
 from genzoo.evaluation.during_training import training_evaluator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench scripts are not a package
-from families import bench_one, machine
+from families import bench_one, machine, parse_runs, runs_parser
 
 
 def cpu_flags() -> str:
@@ -42,19 +38,7 @@ def cpu_flags() -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", metavar="MODEL")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--batch", type=int, default=0, help="batch size; 0 = each recipe's")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n", type=int, default=2000, help="samples and test images scored")
-    p.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if unknown := [m for m in args.models if m not in genzoo.list_models()]:
-        p.error(f"unknown models {unknown}; see `genzoo list`")
+    args = parse_runs(runs_parser(__doc__))
     args.quiet = True
     load_before = os.getloadavg()[0]
     evaluate = training_evaluator("mnist", metrics="fid,pr", n=args.n, data_root=args.data_root)

@@ -172,9 +172,9 @@ def record(rows: list[dict], args: argparse.Namespace, argv: list[str], load_bef
     path.write_text(text.rstrip("\n") + "\n" + section, encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def runs_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of a script that trains and scores MODELs as bench_one does (this one, cpu_bf16.py)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("models", nargs="+", metavar="MODEL", help="registered model names (see `genzoo list`)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch", type=int, default=0, help="batch size; 0 = each recipe's")
@@ -182,15 +182,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=2000, help="samples and test images scored")
     p.add_argument("--data-root", default=os.environ.get("GENZOO_DATA", "/work/shared/data"))
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="train.precision of every run")
-    p.add_argument("--no-record", action="store_true", help="print only; do not append to bench/RESULTS.md")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def parse_runs(p: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    unknown = [m for m in args.models if m not in genzoo.list_models()]
-    if unknown:
+    if unknown := [m for m in args.models if m not in genzoo.list_models()]:
         p.error(f"unknown models {unknown}; see `genzoo list`")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    p = runs_parser(__doc__)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="train.precision of every run")
+    p.add_argument("--no-record", action="store_true", help="print only; do not append to bench/RESULTS.md")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parse_runs(p, argv)
     load_before = os.getloadavg()[0]
     evaluate = training_evaluator("mnist", metrics="fid,pr", n=args.n, data_root=args.data_root)
     rows = []

@@ -25,8 +25,8 @@ class TrainConfig:
     ema_decay: float = option(0.0, "Largest EMA decay of the model's EMA modules (e.g. the generator); 0 = off.")
     ema_start: int = option(0, "Step from which the EMA starts averaging (before it, it copies); its half-life "
                                 "then ramps up as 2% of the steps since, until the decay reaches ema_decay.")
-    precision: Literal["fp32", "bf16"] = option("fp32", "bf16: the forward passes under bfloat16 autocast (CUDA, "
-                                                        "or a CPU with AVX512-BF16/AMX; slower on other CPUs); "
+    precision: Literal["fp32", "bf16"] = option("fp32", "bf16: the forward passes under bfloat16 autocast, on CUDA "
+                                                        "or the CPU (made for CPUs with AVX512-BF16 or AMX); "
                                                         "weights, optimiser and sampling stay fp32.")
     device: str = option("auto", "auto (cuda, then mps, then cpu), or a torch device string.")
     log_every: int = option(50, "Read losses back from the device and log them every N steps.")
