@@ -1,9 +1,9 @@
 """train.precision=bf16 on a CPU: is the same run faster, and is the model as good?
 
-CPUs with AVX512-BF16 or AMX run bfloat16 convolutions at about twice the fp32 rate, and the
-CPU hours of the CIFAR-10 suites are almost all convolutions (a realnvp-cifar10 step is 95%
-convolution forward and backward). Speed alone would not justify the switch: the flows' log-
-determinants and PixelCNN's 256-way softmax are where reduced precision could cost likelihood.
+CPUs with AVX512-BF16 or AMX run bfloat16 convolutions faster than fp32 ones, and the CPU
+hours of the CIFAR-10 suites go almost all to convolutions, forward and backward. Speed alone
+would not justify the switch: the flows' log-determinants and PixelCNN's 256-way softmax are
+where reduced precision could cost likelihood.
 So each MODEL trains twice from the same seed on the same batches, once per precision, and
 both are scored the way bench/families.py scores a family (exact test bits/dim for flows and
 PixelCNN, FID/precision/recall of ``--n`` samples for GANs, always in fp32). The img/s column is

@@ -127,7 +127,7 @@ class Trainer:
             EMA(model, model.ema_modules, config.ema_decay, config.ema_start).to(self.device)
             if config.ema_decay > 0 and model.ema_modules else None
         )
-        # CPUs too: 1.45-1.97x the fp32 training rate on an AVX512-BF16 CPU (bench/cpu_bf16.py, bench/RESULTS.md)
+        # the CPU too: one with AVX512-BF16 or AMX trains faster in bf16 (bench/cpu_bf16.py, bench/RESULTS.md)
         self.autocast = config.precision == "bf16" and self.device.type in ("cuda", "cpu")
         self.show_progress = progress if self.world.main else False
         self.sample_labels = sample_labels

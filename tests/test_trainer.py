@@ -243,8 +243,8 @@ def test_a_phase_sharing_an_optimiser_must_update_only_what_that_optimiser_holds
 
 @pytest.mark.parametrize(("precision", "dtype"), [("fp32", torch.float32), ("bf16", torch.bfloat16)])
 def test_bf16_precision_runs_the_forward_under_autocast_on_the_cpu(precision: str, dtype: torch.dtype) -> None:
-    """train.precision=bf16 is honoured on a CPU (1.45-1.97x the fp32 training rate on AVX512-BF16,
-    bench/cpu_bf16.py), while the weights the optimiser updates stay fp32."""
+    """train.precision=bf16 is honoured on a CPU, where AVX512-BF16 or AMX make it the faster choice
+    (bench/cpu_bf16.py), while the weights the optimiser updates stay fp32."""
     model = Toy()
     seen = []
     model.net.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
