@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from .atomic import atomic_path
+from .errors import ConfigError
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -34,13 +35,26 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     return grid
 
 
+def image_format(path: str | os.PathLike) -> str:
+    """The Pillow format a picture file's name asks for (no suffix: PNG). Commands call it before
+    they sample, so that a mistyped suffix costs nothing rather than the images just drawn."""
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return "PNG"
+    if (fmt := Image.registered_extensions().get(suffix)) in Image.SAVE:
+        return fmt
+    raise ConfigError(f"cannot write {path}: {suffix!r} is not an image type Pillow writes; use .png or .jpg "
+                      "(or, for `genzoo sample`, FILE.npz or DIR/).")
+
+
 def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:
     """Save one uint8 (C, H, W) image (or a [-1, 1] float one) as PNG/JPEG, atomically."""
     path = Path(path)
+    fmt = image_format(path)
     array = to_uint8(image[None])[0].permute(1, 2, 0).numpy()
     pil = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else np.ascontiguousarray(array))
     with atomic_path(path) as tmp:
-        pil.save(tmp, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
+        pil.save(tmp, format=fmt)
     return path
 
 

@@ -60,3 +60,16 @@ def test_a_folder_with_files_is_never_overwritten_and_png_stays_a_grid(run, tmp_
     grid = sample(str(run), "--n", "4", "--out", str(tmp_path / "grid.png"))
     assert grid.exit_code == 0, grid.output
     assert Image.open(tmp_path / "grid.png").size == (2 * 30 + 2, 2 * 30 + 2)  # 2 x 2 images, 2 px padding
+
+
+@pytest.mark.parametrize("suffix", [".bmpx", ".psd"])  # unknown to Pillow; known, but read-only
+def test_a_grid_suffix_pillow_cannot_write_is_refused_before_the_model_opens(suffix, tmp_path):
+    out = sample("no-such-model", "--n", "4", "--out", str(tmp_path / f"grid{suffix}"))
+    assert out.exit_code != 0 and f"{suffix!r} is not an image type Pillow writes" in out.output, out.output
+    assert "no-such-model" not in out.output and not list(tmp_path.iterdir())
+
+
+def test_a_grid_takes_its_format_from_the_suffix_in_any_case(run, tmp_path):
+    out = sample(str(run), "--n", "4", "--out", str(tmp_path / "grid.JPG"))
+    assert out.exit_code == 0, out.output
+    assert Image.open(tmp_path / "grid.JPG").format == "JPEG"

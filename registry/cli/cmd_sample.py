@@ -69,8 +69,10 @@ def sample(name: str, n: int, out: str, batch_size: int, seed: int, label: int |
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
     import torch
 
-    from genzoo.core.images import save_grid
+    from genzoo.core.images import image_format, save_grid
 
+    if kind == "grid":
+        image_format(out)
     model = open_model(name, variant, outputs="samples are noise")
     labels = None
     if per_class is not None:
