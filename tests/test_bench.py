@@ -200,6 +200,7 @@ def test_a_cell_killed_while_being_scored_keeps_its_trained_weights(env: Path, t
     out = tmp_path / "out"
     first = _bench("tiny", "--models", "dcgan", "--out", str(out))
     assert first.exit_code == 0, first.output
+    assert [m["label"] for m in json.loads((out / "results.json").read_text())["models"]] == ["dcgan"]  # vae: not run
     cell = next(out.glob("cells/*/result.json")).parent
     before = json.loads((cell / "result.json").read_text())
     (cell / "result.json").unlink()
@@ -253,6 +254,23 @@ def test_protocol_mismatch_is_not_ranked(killed_then_resumed: dict, tmp_path: Pa
     assert models["vae"]["scores"]["fid"]["na"].startswith("protocol differs")
     assert "n_fake: 32 vs 64" in models["vae"]["scores"]["fid"]["na"]
     assert "mean" in models["vae"]["scores"]["kid"]  # other columns are untouched
+
+
+def test_a_models_subset_keeps_the_other_finished_rows(killed_then_resumed: dict, tmp_path: Path) -> None:
+    """--models limits what runs, not what the report shows: rerunning one model into a finished suite's folder
+    keeps the other model's row (it used to rewrite the reports with the chosen model alone)."""
+    out = tmp_path / "copy"
+    shutil.copytree(killed_then_resumed["out"], out)
+    before = json.loads((out / "results.json").read_text())
+    run = _bench("tiny", "--models", "vae", "--out", str(out))
+    assert run.exit_code == 0, run.output
+    assert ("1 models x 1 seeds = 1 cells; 1 finished (reused), 0 to run; "
+            "the reports keep 1 finished cells") in run.output
+    after = json.loads((out / "results.json").read_text())
+    assert [m["label"] for m in after["models"]] == [m["label"] for m in before["models"]]
+    assert [m["scores"] for m in after["models"]] == [m["scores"] for m in before["models"]]
+    assert [m["label"] for m in after["suite"]["models"]] == ["dcgan", "vae"]
+    assert "| dcgan |" in (out / "results.md").read_text().replace("**", "")
 
 
 COMMITTED_CELLS_IGNORE = Path(__file__).resolve().parents[1] / "bench" / ".gitignore"

@@ -9,6 +9,7 @@ recorded (error.json) and retried on the next run; it never stops the others.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -353,24 +354,33 @@ def machine() -> dict[str, Any]:
 
 
 def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root: str | None = None,
-              log: Callable[[str], Any] = print, command: str = "", executor: Executor | None = None) -> dict[str, Any]:
+              log: Callable[[str], Any] = print, command: str = "", executor: Executor | None = None,
+              models: str | None = None) -> dict[str, Any]:
     """Run every unfinished cell of ``suite`` into ``out`` and write the reports; return results.json's content.
 
+    ``models`` (fnmatch patterns, as ``--models``) limits what runs, not what the reports show: the
+    cells of the suite's other models that are already finished in ``out`` stay in them, so running
+    one model into a suite's folder adds a row instead of throwing the rest of the leaderboard away.
     ``executor`` (genzoo.benchmark.executors: Ray, Slurm) runs the cells elsewhere; None is the local
     process pool of ``jobs`` workers. Either way each cell writes its own folder in ``out``.
     """
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1 (got {jobs}).")
+    chosen = {m.label for m in suite.select(models).models}
     out = Path(out)
     extractor = extractor_identity(suite.protocol, data_root, log)
     preflight(suite.protocol, data_root)
-    cells = plan(suite, extractor)
-    done = {c.key: r for c in cells if (r := finished(c.dir(out))) is not None}
+    everything = plan(suite, extractor)
+    done = {c.key: r for c in everything if (r := finished(c.dir(out))) is not None}
+    cells = [c for c in everything if c.model.label in chosen]
     todo = [c for c in cells if c.key not in done]
+    kept = [c for c in everything if c.model.label not in chosen and c.key in done]
     resuming = sum(resumable(c, c.dir(out)) for c in todo)
-    log(f"suite {suite.name}: {len(suite.models)} models x {len(suite.seeds)} seeds = {len(cells)} cells; "
-        f"{len(done)} finished (reused), {len(todo)} to run" + (f" on {jobs} workers" if jobs > 1 and todo else "")
-        + (f" ({resuming} resume a killed attempt's training)" if resuming else ""))
+    log(f"suite {suite.name}: {len(chosen)} models x {len(suite.seeds)} seeds = {len(cells)} cells; "
+        f"{len(cells) - len(todo)} finished (reused), {len(todo)} to run"
+        + (f" on {jobs} workers" if jobs > 1 and todo else "")
+        + (f" ({resuming} resume a killed attempt's training)" if resuming else "")
+        + (f"; the reports keep {len(kept)} finished cells of its other models" if kept else ""))
     out.mkdir(parents=True, exist_ok=True)
     failed: dict[str, dict[str, Any]] = {}
     counter = iter(range(1, len(todo) + 1))
@@ -405,8 +415,10 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     for c in cells:  # failures of earlier runs that this run did not retry (none, normally)
         if c.key not in done and c.key not in failed and (err := last_error(c.dir(out))):
             failed[c.key] = err
-    meta = {"suite": suite.to_dict(), "command": command or " ".join(["genzoo", *sys.argv[1:]]),
+    shown = {c.model.label for c in cells + kept}
+    meta = {"suite": dataclasses.replace(suite, models=tuple(m for m in suite.models if m.label in shown)).to_dict(),
+            "command": command or " ".join(["genzoo", *sys.argv[1:]]),
             "date": _now(), "machine": machine(), "genzoo_version": __version__, "jobs": jobs,
             "executor": executor.describe() if executor is not None else "local",
             "extractor": extractor}
-    return write_reports(out, cells, done, failed, meta)
+    return write_reports(out, [c for c in everything if c.model.label in shown], done, failed, meta)

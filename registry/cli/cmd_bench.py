@@ -40,7 +40,9 @@ def command() -> None:
 @command.command("run")
 @click.argument("suite")
 @click.option("--out", default=None, help="Output folder (default bench-results/SUITE).")
-@click.option("--models", "models", default=None, help="Only models matching these fnmatch patterns (comma-separated).")
+@click.option("--models", "models", default=None,
+              help="Run only the models matching these fnmatch patterns (comma-separated); the other models' cells "
+                   "already finished in OUT stay in the reports.")
 @click.option("--seeds", type=int, default=None, help="Seeds per model: 0..N-1 (default: the suite's).")
 @click.option("--seed", type=int, default=None,
               help="First training seed: the cells train with seeds S..S+N-1 (N: --seeds or the suite's count), each "
@@ -57,7 +59,8 @@ def run(suite: str, out: str | None, models: str | None, seeds: int | None, seed
     from ..benchmark.runner import run_suite
 
     con = wide_console()
-    s = load_suite(suite).select(models).with_seeds(seeds)
+    s = load_suite(suite).with_seeds(seeds)
+    s.select(models)  # --models that match nothing fail here, before any work
     if seed is not None:
         if seed < 0:
             raise GenzooError(f"--seed must be 0 or more (got {seed}).")
@@ -66,6 +69,7 @@ def run(suite: str, out: str | None, models: str | None, seeds: int | None, seed
     engine = parse_executor(executor, s.resources, target)
     try:
         summary = run_suite(s, target, jobs=jobs, data_root=data_root, log=lambda m: con.print(m, highlight=False),
+                            models=models,
                             command=_command_line(suite, out, models, seeds, seed, jobs, data_root, executor),
                             executor=engine)
     except KeyboardInterrupt as exc:  # Ctrl-C, or a signal the running cell's trainer checkpointed and passed on
