@@ -76,6 +76,7 @@ import genzoo
 from genzoo.core.config import parse_assignments
 from genzoo.core.data import BatchLoader
 from genzoo.core.data.transforms import normalize
+from genzoo.core.device import flush_denormals
 from genzoo.core.flows import bits_per_dim
 from genzoo.core.images import save_grid
 from genzoo.core.metrics.extractors.defaults import default_extractor
@@ -494,10 +495,13 @@ def comparison_parser(doc: str, *, steps: int, steps_help: str, set_help: str, b
 
 
 def parse_comparison(parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Parsed options with ``config`` (the --set overrides) added and torch's threads set."""
+    """Parsed options with ``config`` (the --set overrides) added, torch's threads set and denormals
+    flushed: genzoo.train flushes them for the whole process, so a reference side that ran first
+    would otherwise train on the CPU's slow path and lose on wall time for that alone."""
     args = parser.parse_args()
     args.config = parse_assignments(args.set)
     torch.set_num_threads(args.threads)
+    flush_denormals()
     return args
 
 
