@@ -102,9 +102,11 @@ def test_lazy_regularisers_that_differentiate_through_gradients_train_under_ddp(
 def test_a_checkpoint_of_two_processes_resumes_on_one(tmp_path: Path) -> None:
     """2 processes for 2 steps, then --resume on 1 process to 4: the 4-step one-process run."""
     flags = [*TINY["dcgan-mnist"], *RECIPE]
+    (tmp := tmp_path / "tmp").mkdir()
     first = _genzoo("dcgan-mnist", "--data", "digits", "--steps", "2", "--out", str(tmp_path / "split"), *flags,
-                    nproc=2)
+                    nproc=2, env={"TMPDIR": str(tmp)})
     assert first.returncode == 0, first.stderr[-3000:]
+    assert not list(tmp.glob("torchelastic_*"))  # torchrun's own log folders, which it never removes
     genzoo.train(resume=tmp_path / "split", steps=4, progress=False)
     genzoo.train("dcgan-mnist", "digits", steps=4, out=tmp_path / "one", config=_config(TINY["dcgan-mnist"]),
                  train={"batch_size": 16, "log_every": 1, "sample_grid": 0}, progress=False)
@@ -191,7 +193,9 @@ def test_a_failing_rank_ends_the_job_with_its_error(tmp_path: Path) -> None:
     (site / "faulty_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: faulty-plugin\n"
                                                                     "Version: 0.1\n")
     (site / "faulty_plugin-0.1.dist-info" / "entry_points.txt").write_text("[genzoo]\nfaulty = faulty_plugin\n")
-    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]), "GENZOO_DIST_TIMEOUT": "60"}
+    (tmp := tmp_path / "tmp").mkdir()
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]), "GENZOO_DIST_TIMEOUT": "60",
+           "TMPDIR": str(tmp)}
     start = time.monotonic()
     out = _genzoo("faulty", "--steps", "50", "--out", str(tmp_path / "run"), *TINY["dcgan-mnist"], *RECIPE,
                   nproc=2, env=env, timeout=120)
@@ -199,6 +203,7 @@ def test_a_failing_rank_ends_the_job_with_its_error(tmp_path: Path) -> None:
     assert "rank 1 lost its data shard" in out.stderr
     assert "rank 1 of 2" in out.stderr and "exited with status 1" in out.stderr
     assert time.monotonic() - start < 100  # ended by the launcher, not by a collective's timeout
+    assert not list(tmp.glob("torchelastic_*"))  # torchrun's own log folders, which it never removes
 
 
 @pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGTERM, False), (signal.SIGINT, True)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 
 import click
 
@@ -107,17 +108,19 @@ def _launch(nproc: int) -> None:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun
 
-    try:
-        torchrun(["--standalone", f"--nproc-per-node={nproc}", "-m", "genzoo", *args])
-    except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
-        how = (f"was killed by {failure.signal_name()}" if failure.exitcode < 0
-               else f"exited with status {failure.exitcode} (its error is above)")
-        raise GenzooError(f"rank {rank} of {nproc} (pid {failure.pid}) {how}; torchrun stopped the other ranks "
-                          f"(a run that had started continues from its last checkpoint with --resume RUN_DIR)."
-                          ) from None
-    except SignalException as exc:  # torchrun passed the signal on to every rank, which checkpointed and stopped
-        click.echo(f"torchrun: stopped by {signal.Signals(exc.sigval).name}; each rank finished its step and rank 0 "
-                   f"wrote a checkpoint: --resume RUN_DIR continues it.", err=True)
-        sys.exit(128 + int(exc.sigval))
+    # torchrun's own default is a fresh /tmp/torchelastic_* folder per launch, which it never removes
+    with tempfile.TemporaryDirectory(prefix="genzoo-torchrun-") as logs:
+        try:
+            torchrun(["--standalone", f"--nproc-per-node={nproc}", f"--log-dir={logs}", "-m", "genzoo", *args])
+        except ChildFailedError as exc:
+            rank, failure = exc.get_first_failure()
+            how = (f"was killed by {failure.signal_name()}" if failure.exitcode < 0
+                   else f"exited with status {failure.exitcode} (its error is above)")
+            raise GenzooError(f"rank {rank} of {nproc} (pid {failure.pid}) {how}; torchrun stopped the other ranks "
+                              f"(a run that had started continues from its last checkpoint with --resume RUN_DIR)."
+                              ) from None
+        except SignalException as exc:  # torchrun passed the signal on to every rank, which checkpointed and stopped
+            click.echo(f"torchrun: stopped by {signal.Signals(exc.sigval).name}; each rank finished its step and rank "
+                       f"0 wrote a checkpoint: --resume RUN_DIR continues it.", err=True)
+            sys.exit(128 + int(exc.sigval))
     sys.exit(0)
