@@ -415,7 +415,7 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     for c in cells:  # failures of earlier runs that this run did not retry (none, normally)
         if c.key not in done and c.key not in failed and (err := last_error(c.dir(out))):
             failed[c.key] = err
-    shown = {c.model.label for c in cells + kept}
+    shown = chosen | {c.model.label for c in kept}
     meta = {"suite": dataclasses.replace(suite, models=tuple(m for m in suite.models if m.label in shown)).to_dict(),
             "command": command or " ".join(["genzoo", *sys.argv[1:]]),
             "date": _now(), "machine": machine(), "genzoo_version": __version__, "jobs": jobs,
