@@ -445,7 +445,8 @@ def test_a_recipe_budget_trains_each_model_as_long_as_its_registered_recipe() ->
     assert steps == {"dcgan-mnist": 3000, "vanilla-gan-mnist": 10000, "vae-mnist": 7}
     assert cells["dcgan-mnist"].model.budget.describe() == "recipe"
     standard = {c.model.label: c.identity["resolved"]["train"]["steps"] for c in plan(load_suite("mnist-standard"))}
-    assert "stylegan2-mnist" not in standard and standard["wgan-gp-mnist"] == 5000 and len(standard) == 8
+    assert "stylegan2-mnist" not in standard and standard["wgan-gp-mnist"] == 5000 and len(standard) == 9
+    assert standard["dcgan-mnist-hinge-sn"] == 6000  # a zoo.toml variant's own recipe
 
 
 def _worker_threads() -> tuple[int, str]:

@@ -23,7 +23,7 @@ def test_wildcard_listing_and_variants() -> None:
     assert {"dcgan", "dcgan-mnist", "dcgan-cifar10"} <= set(names)
     assert names == sorted(names)
     assert all(n.startswith("dcgan") for n in names)
-    assert genzoo.list_models(["dcgan-m*", "dcgan-c*"]) == ["dcgan-cifar10", "dcgan-mnist"]
+    assert genzoo.list_models(["dcgan-m*", "dcgan-c*"]) == ["dcgan-cifar10", "dcgan-mnist", "dcgan-mnist-hinge-sn"]
 
 
 def test_variant_config_sits_on_family_defaults_and_overrides_are_typed() -> None:
