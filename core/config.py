@@ -20,11 +20,18 @@ from .errors import ConfigError, did_you_mean
 T = TypeVar("T")
 
 
-def option(default: Any, help: str, *, choices: tuple[Any, ...] | None = None) -> Any:
-    """A dataclass field with documentation (and optional allowed values) attached."""
-    meta = {"help": help}
+def option(default: Any, help: str, *, choices: tuple[Any, ...] | None = None, added_later: bool = False) -> Any:
+    """A dataclass field with documentation (and optional allowed values) attached.
+
+    ``added_later`` marks a field added after configs without it were saved or keyed, whose
+    default does what the code did before it existed: ``config_identity`` leaves it out at that
+    default, so benchmark cells keyed before it was added keep their keys.
+    """
+    meta: dict[str, Any] = {"help": help}
     if choices is not None:
         meta["choices"] = choices
+    if added_later:
+        meta["added_later"] = True
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -191,6 +198,20 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str, base: T | None 
 def to_dict(cfg: Any) -> dict[str, Any]:
     """A JSON-ready dict (tuples become lists)."""
     return dataclasses.asdict(cfg)
+
+
+def config_identity(cfg: Any) -> dict[str, Any]:
+    """``to_dict`` without the ``added_later`` fields left at their defaults: what a result's key hashes, so
+    adding a feature that is off by default does not orphan results computed before it existed."""
+    out = to_dict(cfg)
+    for f in dataclasses.fields(cfg):
+        if f.metadata.get("added_later") and getattr(cfg, f.name) == _default(f):
+            del out[f.name]
+    return out
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def parse_assignments(items: typing.Iterable[str]) -> dict[str, str]:

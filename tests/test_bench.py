@@ -183,7 +183,7 @@ def test_a_cell_killed_mid_training_resumes_from_its_checkpoint_to_the_same_figu
     unbroken = _bench_process(tmp_path / "unbroken")
     texts = [p.communicate(timeout=600)[0].decode() for p in (resumed, unbroken)]
     assert resumed.returncode == 0 and unbroken.returncode == 0, texts
-    assert "1 to run (1 resume a killed attempt's training)" in texts[0] and "(resumed)" in texts[0]
+    assert "1 to run (1 resumes a killed attempt's training)" in texts[0] and "(resumed)" in texts[0]
     result = json.loads((run.parent / "result.json").read_text())
     assert result["resumed"] is True and result["steps"] == 1000
     assert not (run.parent / "leftover.bin").exists()
@@ -208,7 +208,7 @@ def test_a_cell_killed_while_being_scored_keeps_its_trained_weights(env: Path, t
     trained = weights.stat().st_mtime_ns, (cell / "run" / "metrics.jsonl").read_text()
     again = _bench("tiny", "--models", "dcgan", "--out", str(out))
     assert again.exit_code == 0, again.output
-    assert "(1 resume a killed attempt's training)" in again.output
+    assert "(1 resumes a killed attempt's training)" in again.output
     assert (weights.stat().st_mtime_ns, (cell / "run" / "metrics.jsonl").read_text()) == trained  # not retrained
     after = json.loads((cell / "result.json").read_text())
     assert after["resumed"] is True and after["steps"] == before["steps"] == 4
@@ -264,8 +264,8 @@ def test_a_models_subset_keeps_the_other_finished_rows(killed_then_resumed: dict
     before = json.loads((out / "results.json").read_text())
     run = _bench("tiny", "--models", "vae", "--out", str(out))
     assert run.exit_code == 0, run.output
-    assert ("1 models x 1 seeds = 1 cells; 1 finished (reused), 0 to run; "
-            "the reports keep 1 finished cells") in run.output
+    assert ("1 model x 1 seed = 1 cell; 1 finished (reused), 0 to run; "
+            "the reports keep 1 finished cell of its other models") in run.output
     after = json.loads((out / "results.json").read_text())
     assert [m["label"] for m in after["models"]] == [m["label"] for m in before["models"]]
     assert [m["scores"] for m in after["models"]] == [m["scores"] for m in before["models"]]
@@ -274,6 +274,19 @@ def test_a_models_subset_keeps_the_other_finished_rows(killed_then_resumed: dict
 
 
 COMMITTED_CELLS_IGNORE = Path(__file__).resolve().parents[1] / "bench" / ".gitignore"
+COMMITTED_SUITES = sorted(p.parent.name for p in COMMITTED_CELLS_IGNORE.parent.glob("*/cells"))
+
+
+@pytest.mark.parametrize("suite", COMMITTED_SUITES)
+def test_every_committed_cell_is_one_the_current_code_would_reuse(suite: str, data_root: Path) -> None:
+    """A committed record is reused only under its key; a key change (a new config field that is not
+    ``added_later``, a changed default, a version bump) would silently retrain CPU hours on a fresh clone."""
+    s = load_suite(suite)
+    keys = {c.key[:16] for c in plan(s, extractor_identity(s.protocol, str(data_root), print))}
+    committed = {p.name for p in (COMMITTED_CELLS_IGNORE.parent / suite / "cells").iterdir() if p.is_dir()}
+    assert committed and committed <= keys, (
+        f"bench/{suite}/cells holds records the current code would not reuse: {sorted(committed - keys)}; "
+        f"rerun the suite (genzoo bench run {suite} --out bench/{suite}) or keep the old keys")
 
 
 def test_cell_records_committed_to_git_alone_finish_the_suite_on_a_fresh_clone(killed_then_resumed: dict,

@@ -28,7 +28,7 @@ from filelock import FileLock
 
 from genzoo.core import version
 from genzoo.core.atomic import atomic_write_text
-from genzoo.core.config import to_dict
+from genzoo.core.config import config_identity
 from genzoo.core.errors import ConfigError, GenzooError
 from genzoo.core.rundir import RunDir
 
@@ -107,8 +107,8 @@ def resolved_model(model: SuiteModel, suite: Suite, seed: int) -> dict[str, Any]
     except GenzooError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if model.budget.kind == "pretrained":
-        return {"hub": entry.hub, "config": to_dict(config)}
-    return {"config": to_dict(config), "train": to_dict(recipe), "preprocessing": to_dict(prep),
+        return {"hub": entry.hub, "config": config_identity(config)}
+    return {"config": config_identity(config), "train": config_identity(recipe), "preprocessing": config_identity(prep),
             "code": code_versions(entry.plugin)}
 
 

@@ -68,6 +68,10 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VE
 GRID_IMAGES = 64
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 # -- the feature extractor, shared by every cell ------------------------------------------------
 
 
@@ -376,11 +380,11 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     todo = [c for c in cells if c.key not in done]
     kept = [c for c in everything if c.model.label not in chosen and c.key in done]
     resuming = sum(resumable(c, c.dir(out)) for c in todo)
-    log(f"suite {suite.name}: {len(chosen)} models x {len(suite.seeds)} seeds = {len(cells)} cells; "
-        f"{len(cells) - len(todo)} finished (reused), {len(todo)} to run"
+    log(f"suite {suite.name}: {_count(len(chosen), 'model')} x {_count(len(suite.seeds), 'seed')} = "
+        f"{_count(len(cells), 'cell')}; {len(cells) - len(todo)} finished (reused), {len(todo)} to run"
         + (f" on {jobs} workers" if jobs > 1 and todo else "")
-        + (f" ({resuming} resume a killed attempt's training)" if resuming else "")
-        + (f"; the reports keep {len(kept)} finished cells of its other models" if kept else ""))
+        + (f" ({resuming} resume{'s' if resuming == 1 else ''} a killed attempt's training)" if resuming else "")
+        + (f"; the reports keep {_count(len(kept), 'finished cell')} of its other models" if kept else ""))
     out.mkdir(parents=True, exist_ok=True)
     failed: dict[str, dict[str, Any]] = {}
     counter = iter(range(1, len(todo) + 1))
