@@ -135,14 +135,15 @@ def save_per_class_grid(model: Any, path: Path, per_class: int = 10) -> None:
     save_grid(images, path, nrow=per_class)
 
 
-def train_genzoo(args: argparse.Namespace, tmp: str) -> tuple[float, list[tuple[str, Any]]]:
+def train_genzoo(args: argparse.Namespace, run: str, config: dict[str, str]) -> tuple[float, list[tuple[str, Any]]]:
     start = time.perf_counter()
-    genzoo.train(args.model, args.data, steps=args.steps, out=f"{tmp}/run", data_root=args.data_root,
-                 config=args.config, progress=False,
+    genzoo.train(args.model, args.data, steps=args.steps, out=run, data_root=args.data_root,
+                 config=config, progress=False,
                  train={"batch_size": args.batch, "seed": args.seed, "sample_every": 0, "checkpoint_every": 0})
     seconds = time.perf_counter() - start
-    return seconds, [(f"genzoo {args.model} (EMA weights)", genzoo.create_model(f"{tmp}/run")),
-                     (f"genzoo {args.model} (raw weights)", genzoo.create_model(f"{tmp}/run", variant="raw"))]
+    name = f"genzoo {args.model}" + "".join(f" {k}={v}" for k, v in config.items())
+    return seconds, [(f"{name} (EMA weights)", genzoo.create_model(run)),
+                     (f"{name} (raw weights)", genzoo.create_model(run, variant="raw"))]
 
 
 def row(label: str, seconds: float, model: Any, clf: EvaluatorNet, score: Callable, args: argparse.Namespace) -> str:
@@ -159,6 +160,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("cgan-mnist", "cgan-cifar10"), default="cgan-mnist")
     parser.add_argument("--n", type=int, default=2000, help="samples (random labels) for FID/KID/precision/recall")
     parser.add_argument("--per-class", type=int, default=100, help="samples per class for class accuracy")
+    parser.add_argument("--with-recipe", action="store_true",
+                        help="with --set: train the recipe too, so the two zoo settings sit side by side")
     args = parse_comparison(parser)
     entry = get_zoo().model(args.model)
     spec = get_zoo().dataset(entry.data)
@@ -174,10 +177,14 @@ def main() -> None:
         save_per_class_grid(ref, GRIDS / ("cgan-reference-per-class.png" if args.data == "mnist"
                                           else f"{args.model}-reference-per-class.png"))
     rows = []
+    configs = [args.config] + ([{}] if args.with_recipe and args.config else [])
     with tempfile.TemporaryDirectory() as tmp:
-        sides.append(train_genzoo(args, tmp))
-        if not args.no_grids:
-            save_per_class_grid(sides[1][1][0][1], GRIDS / f"{args.model}-per-class.png")
+        for i, config in enumerate(configs):
+            sides.append(train_genzoo(args, f"{tmp}/run{i}", config))
+            if not args.no_grids:
+                # the recipe's own grid keeps its name unless it is a --with-recipe companion
+                tag = "".join(f"-{k}-{v}" for k, v in config.items()) or ("-recipe" if i else "")
+                save_per_class_grid(sides[-1][1][0][1], GRIDS / f"{args.model}{tag}-per-class.png")
         for seconds, models in sides:
             rows += [row(label, seconds, model, clf, score, args) for label, model in models]
     sets = "".join(f" --set {kv}" for kv in args.set)

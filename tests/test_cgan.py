@@ -13,7 +13,7 @@ from PIL import Image
 
 import genzoo
 from genzoo.cli import cli
-from genzoo.core.errors import DataError, GenzooError
+from genzoo.core.errors import ConfigError, DataError, GenzooError
 from genzoo.core.phases import Batch
 
 SMALL = {"g_width": 16, "d_width": 16, "embed_dim": 10}
@@ -48,6 +48,28 @@ def test_projection_logit_is_unconditional_head_plus_inner_product():
     phi = d.net.features(x)
     expected = d.net.head(phi).view(-1) + (d.projection.embed.weight[y] * phi.sum((2, 3))).sum(1)
     assert torch.allclose(d(x, y), expected, atol=1e-5)
+
+
+def test_twin_classifier_learns_the_fakes_classes_and_pushes_g_against_it():
+    """TAC-GAN: the twin head is trained on fakes in D's phase, and G's class loss is the first head's
+    cross-entropy minus the twin's, so making the twin right costs G what making the first head right earns."""
+    torch.manual_seed(0)
+    model = genzoo.create_model("cgan-mnist", twin_classifier=True, **SMALL)
+    batch = Batch(torch.rand(8, 1, 28, 28) * 2 - 1, torch.arange(8) % 10)
+    d = model.discriminator
+    d_losses = model.d_loss(batch)
+    d_losses["loss"].backward()
+    assert d.twin.embed.weight.grad.abs().sum() > 0 and "twin_ce" in d_losses
+    plain = genzoo.create_model("cgan-mnist", **SMALL)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if "twin" not in k})
+    torch.manual_seed(1)
+    g_losses = model.g_loss(batch)
+    torch.manual_seed(1)
+    expected = plain.g_loss(batch)["loss"] - model.config.aux_weight * g_losses["twin_ce"]
+    assert torch.allclose(g_losses["loss"], expected, atol=1e-5)
+    with pytest.raises(ConfigError, match="twin_classifier"):
+        genzoo.create_model("cgan-mnist", twin_classifier=True, aux_weight=0.0)
+    assert genzoo.create_model("cgan-mnist", **SMALL).discriminator.twin is None  # off: the recipe's weights
 
 
 def test_sampling_honours_labels_and_checks_them():

@@ -31,6 +31,13 @@ class CGANConfig:
         "Weight of the class loss: cross-entropy of the projection term read as a classifier over all classes, "
         "on real images for D and on fakes for G (projection discriminator only; 0 = off).",
     )
+    twin_classifier: bool = option(
+        False,
+        "TAC-GAN (Gong et al. 2019): a second class head on D's features learns the classes of G's fakes, and G "
+        "minimises the first head's cross-entropy minus the twin's, which cancels the class loss's pull toward one "
+        "easily classified image per class (needs aux_weight > 0).",
+        added_later=True,
+    )
     ms_weight: float = option(
         0.5,
         "Weight of the mode-seeking term (Mao et al. 2019): G is penalised by 1 / (|G(z1,y) - G(z2,y)| / |z1 - z2|), "
@@ -52,5 +59,7 @@ class CGANConfig:
               "0 (off) or more")
         check(self.aux_weight == 0 or self.discriminator == "projection", "aux_weight", self.aux_weight,
               "0 with discriminator='concat' (its features see the label, so a class loss on them is trivial)")
+        check(not self.twin_classifier or self.aux_weight > 0, "twin_classifier", self.twin_classifier,
+              "false when aux_weight is 0 (the twin corrects the class loss; without one there is nothing to correct)")
         betas = (self.beta1, self.beta2)
         check(min(betas) >= 0 and max(betas) < 1, "beta1/beta2", betas, "in [0, 1)")

@@ -16,6 +16,12 @@ bench/cgan_adherence.py; results in bench/RESULTS.md, "cGAN class adherence"):
   (cross-entropy) and G is pushed to have its fakes classified as their label, as in AC-GAN
   (Odena et al. 2017); the same embedding serves both, so the projection term is a class
   score from the first steps.
+- Optionally, a twin classifier (``twin_classifier``, TAC-GAN, Gong et al. 2019). The class loss
+  alone is AC-GAN's: G is rewarded for images D classifies confidently, which at this length
+  pulls each class toward one easily classified scene. A second head on D's features learns
+  the classes of G's own fakes, and G's class loss becomes the first head's cross-entropy
+  minus the twin's: the missing conditional-entropy term, so G must match p(y|x) of the data
+  rather than sharpen it.
 - A mode-seeking term (``ms_weight``, Mao et al. 2019). A conditional generator can satisfy
   D with one image per class and ignore z (conditional mode collapse). G is penalised by the
   inverse of |G(z1, y) - G(z2, y)| / |z1 - z2| over pairs sharing a label.
@@ -70,14 +76,18 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         self.net = gan.DCGANDiscriminator(c.image_size, c.channels, c.d_width, norm=c.d_norm)
         self.projection = ProjectionHead(c.num_classes, self.net.feature_dim)
+        # The twin has the projection's form (sum-pooled features times a class embedding) but its own weights.
+        self.twin = ProjectionHead(c.num_classes, self.net.feature_dim) if c.twin_classifier else None
 
-    def scores(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logit, class logits): the class logits are the projection terms <embed(k), phi(x)> of every class k,
-        so the logit's class term is the labelled one's and the same embedding can be trained as a classifier."""
+    def scores(self, images: torch.Tensor,
+               labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(logit, class logits, twin's class logits or None): the class logits are the projection terms
+        <embed(k), phi(x)> of every class k, so the logit's class term is the labelled one's and the same
+        embedding can be trained as a classifier; the twin reads the same features."""
         phi = self.net.features(images)
         class_logits = self.projection.class_logits(phi)
         logit = self.net.head(phi).view(-1) + class_logits.gather(1, labels[:, None]).squeeze(1)
-        return logit, class_logits
+        return logit, class_logits, None if self.twin is None else self.twin.class_logits(phi)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.scores(images, labels)[0]
@@ -115,26 +125,31 @@ class CGAN(ZooModel):
                              "cifar10 or a class-per-subfolder image folder).")
         return batch.labels
 
-    def _judge(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """D's logits and, when the class loss is on, its cross-entropy as a classifier of ``labels``."""
+    def _judge(self, images: torch.Tensor,
+               labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D's logits and, when the class loss is on, its cross-entropy as a classifier of ``labels`` and the
+        twin classifier's (zero when there is none)."""
+        zero = images.new_zeros(())
         if self.config.aux_weight == 0:
-            return self.discriminator(images, labels), images.new_zeros(())
-        logits, class_logits = self.discriminator.scores(images, labels)
-        return logits, F.cross_entropy(class_logits, labels)
+            return self.discriminator(images, labels), zero, zero
+        logits, class_logits, twin_logits = self.discriminator.scores(images, labels)
+        twin_ce = zero if twin_logits is None else F.cross_entropy(twin_logits, labels)
+        return logits, F.cross_entropy(class_logits, labels), twin_ce
 
     def d_loss(self, batch: Batch) -> Losses:
         labels = self._labels(batch)
         # Fakes get the batch's own labels, so D compares real and fake at the same class mix.
         with torch.no_grad():
             fake = self.generator(self.noise(len(batch)), labels)
-        real_logits, class_ce = self._judge(batch.images, labels)  # the class loss sees real images only
-        fake_logits = self.discriminator(fake, labels)
+        real_logits, class_ce, _ = self._judge(batch.images, labels)  # the class head learns real images only
+        fake_logits, _, twin_ce = self._judge(fake, labels)  # the twin head learns fakes only
         return {
             "loss": gan.discriminator_loss(real_logits, fake_logits, self.config.loss)
-            + self.config.aux_weight * class_ce,
+            + self.config.aux_weight * (class_ce + twin_ce),
             "real": real_logits.detach().mean(),
             "fake": fake_logits.detach().mean(),
             "class_ce": class_ce.detach(),
+            **({"twin_ce": twin_ce.detach()} if self.config.twin_classifier else {}),
         }
 
     def g_loss(self, batch: Batch) -> Losses:
@@ -144,12 +159,14 @@ class CGAN(ZooModel):
         labels = self.random_labels(half).repeat(2)
         z = self.noise(2 * half)
         fake = self.generator(z, labels)
-        logits, class_ce = self._judge(fake, labels)
+        logits, class_ce, twin_ce = self._judge(fake, labels)
         a, b = fake.chunk(2)
         za, zb = z.chunk(2)
         diversity = (a - b).abs().mean() / (za - zb).abs().mean()
-        loss = gan.generator_loss(logits, c.loss) + c.aux_weight * class_ce + c.ms_weight / (diversity + 1e-5)
-        return {"loss": loss, "class_ce": class_ce.detach(), "diversity": diversity.detach()}
+        loss = (gan.generator_loss(logits, c.loss) + c.aux_weight * (class_ce - twin_ce)
+                + c.ms_weight / (diversity + 1e-5))
+        return {"loss": loss, "class_ce": class_ce.detach(), "diversity": diversity.detach(),
+                **({"twin_ce": twin_ce.detach()} if c.twin_classifier else {})}
 
     def phases(self) -> list[Phase]:
         c = self.config
