@@ -201,6 +201,8 @@ def test_a_cell_killed_while_being_scored_keeps_its_trained_weights(env: Path, t
     first = _bench("tiny", "--models", "dcgan", "--out", str(out))
     assert first.exit_code == 0, first.output
     assert [m["label"] for m in json.loads((out / "results.json").read_text())["models"]] == ["dcgan"]  # vae: not run
+    for report in ("results.md", "report.html"):  # and the report says it is part of the suite
+        assert "not in this report (no finished cell in this folder): vae" in (out / report).read_text()
     cell = next(out.glob("cells/*/result.json")).parent
     before = json.loads((cell / "result.json").read_text())
     (cell / "result.json").unlink()
@@ -271,6 +273,7 @@ def test_a_models_subset_keeps_the_other_finished_rows(killed_then_resumed: dict
     assert [m["scores"] for m in after["models"]] == [m["scores"] for m in before["models"]]
     assert [m["label"] for m in after["suite"]["models"]] == ["dcgan", "vae"]
     assert "| dcgan |" in (out / "results.md").read_text().replace("**", "")
+    assert after["unreported"] == [] and "not in this report" not in (out / "results.md").read_text()
 
 
 COMMITTED_CELLS_IGNORE = Path(__file__).resolve().parents[1] / "bench" / ".gitignore"

@@ -164,7 +164,10 @@ def render(out: Path, summary: dict[str, Any]) -> str:
              f"{e(mach['platform'])}; python {e(mach['python'])}, torch {e(mach['torch'])}, "
              f"genzoo {e(summary['genzoo_version'])}</li>",
              f"<li>real data: {e(p['data'])} [{e(p['split'])}], n = {p['n']} per side, features "
-             f"<code>{e(p['features'])}</code>; mean ± std over seeds; best per column highlighted</li></ul>",
+             f"<code>{e(p['features'])}</code>; mean ± std over seeds; best per column highlighted</li>",
+             *([f"<li>not in this report (no finished cell in this folder): {e(', '.join(summary['unreported']))}</li>"]
+               if summary.get("unreported") else []),
+             "</ul>",
              "<h2>Results</h2>", _table(summary)]
     if not plots:
         parts.append("<p><b>matplotlib is not installed, so this report has no plots</b> "

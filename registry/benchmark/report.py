@@ -230,6 +230,8 @@ def markdown(summary: dict[str, Any]) -> str:
              f"{mach['platform']}; python {mach['python']}, torch {mach['torch']}, genzoo {summary['genzoo_version']}",
              f"- real data: {suite['protocol']['data']} [{suite['protocol']['split']}], n = {suite['protocol']['n']} "
              f"per side, features {suite['protocol']['features']}; mean ± std over seeds; best per column in bold",
+             *([f"- not in this report (no finished cell in this folder): {', '.join(summary['unreported'])}"]
+               if summary.get("unreported") else []),
              "", "| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(f"**{t}**" if best else t for t, best in row) + " |")

@@ -424,5 +424,7 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
             "command": command or " ".join(["genzoo", *sys.argv[1:]]),
             "date": _now(), "machine": machine(), "genzoo_version": __version__, "jobs": jobs,
             "executor": executor.describe() if executor is not None else "local",
-            "extractor": extractor}
+            "extractor": extractor,
+            # so that a report of part of a suite says it is one
+            "unreported": [m.label for m in suite.models if m.label not in shown]}
     return write_reports(out, [c for c in everything if c.model.label in shown], done, failed, meta)
