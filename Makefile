@@ -23,9 +23,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	tools/lint_imports.sh
 
+# The torchrun tests run after the rest, on their own: beside the rest of the suite a rank of theirs aborted in
+# gloo ("terminate called without an active exception") 3 times in 2 full runs on 2026-12-07; alone, never (13 runs).
 test: lint
 	tools/ensure_chromium.sh
-	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q -n 2
+	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q -n 2 --ignore tests/test_distributed.py
+	GENZOO_TEST_DATA=$(DATA_ROOT) $(BIN)/pytest -q -n 2 tests/test_distributed.py
 
 # make bench: rerun the committed mnist-quick suite into bench/mnist-quick (results.md/csv/json, report.html; see
 # bench/RESULTS.md). Finished cells (bench/mnist-quick/cells, git-ignored) are reused, so a rerun only redoes what changed.
