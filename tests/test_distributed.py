@@ -41,10 +41,25 @@ def _config(flags: list[str]) -> dict[str, object]:
     return {k: int(v) for k, v in pairs}
 
 
+ENV = {"OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
+"""One thread per rank; and a rank that dies of a fatal signal prints every Python thread's stack, which
+:func:`_why` keeps in the failure message (a rank aborted in gloo a few times beside the full suite: see the
+Makefile)."""
+
+
+def _why(output: str) -> str:
+    """The part of a job's output that says why it failed: its tail, after a fatal error's thread stacks."""
+    start = output.find("Fatal Python error")
+    if start < 0:
+        return output[-3000:]
+    stacks = output[start:start + 6000].split("\nExtension modules:")[0]  # the loaded C modules: noise here
+    return f"{stacks}\n...\n{output[-1500:]}"
+
+
 def _genzoo(*args: str, nproc: int | None = None, timeout: float = 240,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "genzoo", "train", *args, *(["--nproc", str(nproc)] if nproc else [])]
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    environment = {**os.environ, **ENV, **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=environment)
 
 
@@ -75,7 +90,7 @@ def test_two_processes_train_what_one_does(name: str, tmp_path: Path) -> None:
                        train={"batch_size": 16, "log_every": 1, "sample_grid": 0}, progress=False)
     two = _genzoo(name, "--data", "digits", "--steps", "3", "--out", str(tmp_path / "two"), *TINY[name], *RECIPE,
                   nproc=2)
-    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.returncode == 0, _why(two.stderr)
     assert "trained 3 steps" in two.stdout and two.stdout.count("trained 3 steps") == 1  # rank 0 reports
     _assert_close(_weights(one.run_dir), _weights(tmp_path / "two"))
     # rank 0 logs the global batch's means: the one-process run's losses
@@ -93,7 +108,7 @@ def test_lazy_regularisers_that_differentiate_through_gradients_train_under_ddp(
     out = _genzoo("stylegan2-mnist", "--data", "digits", "--steps", "4", "--out", str(tmp_path / "sg"),
                   "--set", "d_reg_every=2", "--set", "g_reg_every=2", "--set", "train.batch_size=8",
                   "--set", "train.log_every=1", "--set", "train.sample_grid=0", nproc=2)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, _why(out.stderr)
     logs = [json.loads(x) for x in (tmp_path / "sg" / "metrics.jsonl").read_text().splitlines()]
     assert {"d_reg.loss", "g_reg.loss"} <= {key for entry in logs for key in entry}  # the lazy phases ran
     assert all(math.isfinite(v) for entry in logs for v in entry.values())
@@ -105,7 +120,7 @@ def test_a_checkpoint_of_two_processes_resumes_on_one(tmp_path: Path) -> None:
     (tmp := tmp_path / "tmp").mkdir()
     first = _genzoo("dcgan-mnist", "--data", "digits", "--steps", "2", "--out", str(tmp_path / "split"), *flags,
                     nproc=2, env={"TMPDIR": str(tmp)})
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.returncode == 0, _why(first.stderr)
     assert not list(tmp.glob("torchelastic_*"))  # torchrun's own log folders, which it never removes
     genzoo.train(resume=tmp_path / "split", steps=4, progress=False)
     genzoo.train("dcgan-mnist", "digits", steps=4, out=tmp_path / "one", config=_config(TINY["dcgan-mnist"]),
@@ -139,11 +154,11 @@ def test_sigkill_on_one_rank_ends_the_job_and_the_last_checkpoint_resumes(tmp_pa
     cmd = [sys.executable, "-m", "genzoo", "train", "dcgan-mnist", "--data", "digits", "--steps", "100000",
            "--out", str(run), *TINY["dcgan-mnist"], *RECIPE, "--set", "train.checkpoint_every=2", "--nproc", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, **ENV})
     try:
         deadline = time.monotonic() + 120
         while not (run / "metrics.jsonl").is_file() or len(_steps_logged(run)) < 5:
-            assert proc.poll() is None, proc.stdout.read()[-3000:]
+            assert proc.poll() is None, _why(proc.stdout.read())
             assert time.monotonic() < deadline, "the job never reached step 5"
             time.sleep(0.2)
         rank1 = [pid for pid in _children(proc.pid) if _rank_of(pid) == 1]
@@ -217,11 +232,11 @@ def test_a_signal_stops_every_rank_on_one_step_with_a_checkpoint(signum: int, to
     cmd = [sys.executable, "-m", "genzoo", "train", "dcgan-mnist", "--data", "digits", "--steps", "100000",
            "--out", str(run), *TINY["dcgan-mnist"], *RECIPE, "--set", "train.checkpoint_every=1000", "--nproc", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=to_group)
+                            env={**os.environ, **ENV}, start_new_session=to_group)
     try:
         deadline = time.monotonic() + 120
         while not (run / "metrics.jsonl").is_file() or len(_steps_logged(run)) < 3:
-            assert proc.poll() is None, proc.stdout.read()[-3000:]
+            assert proc.poll() is None, _why(proc.stdout.read())
             assert time.monotonic() < deadline, "the job never reached step 3"
             time.sleep(0.2)
         if to_group:
@@ -232,7 +247,7 @@ def test_a_signal_stops_every_rank_on_one_step_with_a_checkpoint(signum: int, to
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 128 + signum, output[-3000:]
+    assert proc.returncode == 128 + signum, _why(output)
     assert f"stopped by {signal.Signals(signum).name}" in output
     assert "second signal" not in output
     stopped_at = max(_steps_logged(run))
