@@ -93,6 +93,11 @@ class ProjectionDiscriminator(nn.Module):
         return self.scores(images, labels)[0]
 
 
+def cross_entropy(logits: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
+    """The class loss of a head, or zero when the head is absent (no class loss, or no twin)."""
+    return labels.new_zeros((), dtype=torch.float32) if logits is None else F.cross_entropy(logits, labels)
+
+
 class CGAN(ZooModel):
     capabilities = frozenset({"sample", "conditional"})
     ema_modules = ("generator",)
@@ -126,23 +131,21 @@ class CGAN(ZooModel):
         return batch.labels
 
     def _judge(self, images: torch.Tensor,
-               labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """D's logits and, when the class loss is on, its cross-entropy as a classifier of ``labels`` and the
-        twin classifier's (zero when there is none)."""
-        zero = images.new_zeros(())
+               labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """D's logits, its class head's and its twin head's (None when the class loss is off or there is no
+        twin): each step takes the cross-entropies it trains on, so none is computed to be thrown away."""
         if self.config.aux_weight == 0:
-            return self.discriminator(images, labels), zero, zero
-        logits, class_logits, twin_logits = self.discriminator.scores(images, labels)
-        twin_ce = zero if twin_logits is None else F.cross_entropy(twin_logits, labels)
-        return logits, F.cross_entropy(class_logits, labels), twin_ce
+            return self.discriminator(images, labels), None, None
+        return self.discriminator.scores(images, labels)
 
     def d_loss(self, batch: Batch) -> Losses:
         labels = self._labels(batch)
         # Fakes get the batch's own labels, so D compares real and fake at the same class mix.
         with torch.no_grad():
             fake = self.generator(self.noise(len(batch)), labels)
-        real_logits, class_ce, _ = self._judge(batch.images, labels)  # the class head learns real images only
-        fake_logits, _, twin_ce = self._judge(fake, labels)  # the twin head learns fakes only
+        real_logits, class_logits, _ = self._judge(batch.images, labels)  # the class head learns real images only
+        fake_logits, _, twin_logits = self._judge(fake, labels)  # the twin head learns fakes only
+        class_ce, twin_ce = cross_entropy(class_logits, labels), cross_entropy(twin_logits, labels)
         return {
             "loss": gan.discriminator_loss(real_logits, fake_logits, self.config.loss)
             + self.config.aux_weight * (class_ce + twin_ce),
@@ -159,7 +162,8 @@ class CGAN(ZooModel):
         labels = self.random_labels(half).repeat(2)
         z = self.noise(2 * half)
         fake = self.generator(z, labels)
-        logits, class_ce, twin_ce = self._judge(fake, labels)
+        logits, class_logits, twin_logits = self._judge(fake, labels)
+        class_ce, twin_ce = cross_entropy(class_logits, labels), cross_entropy(twin_logits, labels)
         a, b = fake.chunk(2)
         za, zb = z.chunk(2)
         diversity = (a - b).abs().mean() / (za - zb).abs().mean()
