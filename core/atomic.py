@@ -23,6 +23,15 @@ from pathlib import Path
 
 from .errors import GenzooError
 
+# mkstemp and mkdtemp create files 0600 and folders 0700, private as temporary files should be; the ones
+# here are renamed into place and kept, so they get what open() and mkdir() would have given them under
+# the process's umask (read once: os.umask can only be read by setting it). Otherwise a teammate could not
+# read a shared directory hub, a run folder or a cache that another user wrote.
+_UMASK = os.umask(0o077)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+DIR_MODE = 0o777 & ~_UMASK
+
 _FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
          errno.EFBIG: "file too large for the file system or this process's file-size limit"}
 _FULL_TEXT = {f"os error {code}": why for code, why in _FULL.items()}
@@ -50,12 +59,38 @@ def disk_full_reason(exc: BaseException) -> str:
     return next((why for code, why in _FULL_TEXT.items() if code in text), "")
 
 
+def check_can_write(target: str | os.PathLike, what: str, *, folder: bool = False) -> None:
+    """Fail before the long work, not after it, where ``target`` (a file, or with ``folder`` a folder, still
+    to be written) cannot be: a folder stands where the file must go, a file where one of its folders must,
+    or no file can be created in the nearest folder that exists. The GenzooError says ``cannot write
+    {what}`` and why.
+
+    Nothing is left behind (a command that fails later must not leave empty folders), and writing is
+    proven by creating a file there and removing it: ``os.access`` says yes to root even where every
+    write fails (a read-only mount, /proc), and commands here often run as root in containers.
+    """
+    path = Path(target).expanduser().absolute()
+    if not folder and path.is_dir():
+        raise GenzooError(f"cannot write {what}: {path} is a folder; give a file name.")
+    start = path if folder else path.parent
+    existing = next(p for p in (start, *start.parents) if p.exists())
+    if not existing.is_dir():
+        raise GenzooError(f"cannot write {what}: {existing} is a file, not a folder.")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".genzoo-", suffix=".probe", dir=existing)
+    except OSError as exc:
+        raise GenzooError(f"cannot write {what}: {existing} is not writable ({exc.strerror}).") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it replaces ``target`` at once."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -89,6 +124,14 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def new_folder(parent: Path, prefix: str) -> Path:
+    """A new, uniquely named folder in ``parent`` that is filled, then renamed into place and kept:
+    mkdtemp's, with the permissions mkdir would give it."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    os.chmod(folder, DIR_MODE)
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it takes ``target``'s place.
@@ -98,7 +141,7 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = new_folder(target.parent, f".{target.name}.")
     try:
         yield tmp
         old = None

@@ -24,7 +24,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, check_can_write
 from .errors import GenzooError
 
 LOCK = ".genzoo-lock"
@@ -54,6 +54,7 @@ class RunLock:
         return data if isinstance(data, dict) else {}
 
     def acquire(self) -> RunLock:
+        check_can_write(self.folder, f"run dir {self.folder}", folder=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.folder / LOCK), timeout=0, thread_local=False)
         try:

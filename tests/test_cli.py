@@ -45,6 +45,26 @@ def test_mistakes_get_one_clear_line(args: list[str], message: str, tmp_path: Pa
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("command", [
+    ["denoise", "no-such-model", "mnist", "--out", "{out}/denoised"],
+    ["score", "no-such-model", "mnist", "--out", "{out}/scores.csv"],
+    ["translate", "no-such-model", "{image}", "--out", "{out}/zebra.png"],
+    ["translate", "no-such-model", "{images}", "--out", "{out}/translated"],
+])
+def test_an_out_under_a_file_is_refused_before_the_model_opens(command: list[str], tmp_path: Path) -> None:
+    """Every writing command checks its --out first: one line naming what is in the way, before any work."""
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "images" / "a.png")
+    (tmp_path / "notes").write_text("a user's file")
+    args = [a.format(out=tmp_path / "notes", image=tmp_path / "images" / "a.png", images=tmp_path / "images")
+            for a in command]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code != 0 and "notes is a file, not a folder" in out.output, out.output
+    assert "no-such-model" not in out.output and (tmp_path / "notes").read_text() == "a user's file"
+
+
 def test_missing_mnist_says_where_it_looked(tmp_path: Path) -> None:
     out = genzoo("train", "dcgan-mnist", "--data-root", str(tmp_path), "--steps", "1", cwd=tmp_path)
     assert out.returncode == 1 and str(tmp_path) in out.stderr and "Traceback" not in out.stderr

@@ -40,7 +40,7 @@ def test_a_missing_evaluator_fails_before_sampling(data_root, draws, monkeypatch
     assert draws == []
 
 
-@pytest.mark.parametrize("case", ["data", "out", "none-applies"])
+@pytest.mark.parametrize("case", ["data", "out", "out-under-a-file", "none-applies"])
 def test_other_failures_come_before_sampling(case, data_root, draws, tmp_path, monkeypatch):
     """Real data that is not there, an --out that cannot be written, no requested metric applicable."""
     from genzoo.evaluation.evaluate import evaluate
@@ -52,6 +52,9 @@ def test_other_failures_come_before_sampling(case, data_root, draws, tmp_path, m
     elif case == "out":
         (tmp_path / "taken").mkdir()
         kw["out"], match = tmp_path / "taken", "is a folder"
+    elif case == "out-under-a-file":
+        (tmp_path / "notes").write_text("a user's file")
+        kw["out"], match = tmp_path / "notes" / "scores.json", "notes is a file, not a folder"
     else:
         kw["metrics"], match = "bpd,psnr", r"none of the requested metrics applies.*bpd \(has no likelihood\)"
     with pytest.raises(GenzooError, match=match):

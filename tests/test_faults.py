@@ -296,6 +296,27 @@ def test_the_growth_test_flags_a_term_far_above_its_running_median() -> None:
     assert fresh.check({"g.loss": 1e4}, 8, final=True)  # the last interval of a run does not wait
 
 
+@pytest.mark.parametrize("command", [["train", "dcgan-digits", "--steps", "1"], ["bench", "tiny"]])
+@pytest.mark.parametrize("place", ["under-a-file", "proc"])
+def test_an_out_that_cannot_be_written_is_one_line_naming_why(command: list[str], place: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file where a folder must go, or a place where no file can be created even by root (/proc):
+    one error naming the path and the reason, never a traceback, and the user's file untouched."""
+    if place == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux's /proc")
+    catalog = tmp_path / "suites.toml"
+    catalog.write_text('[suites.tiny]\ndata = "digits"\nmetrics = ["bpd"]\nn = 16\nbudget = { steps = 1 }\n'
+                       'models = ["dcgan-digits"]\n', encoding="utf-8")
+    monkeypatch.setenv("GENZOO_CATALOG", str(catalog))
+    (tmp_path / "notes").write_text("a user's file")
+    out, why = ((tmp_path / "notes" / "run", "notes is a file, not a folder") if place == "under-a-file"
+                else (Path("/proc/genzoo-run"), "/proc is not writable"))
+    result = CliRunner().invoke(cli, [*command, "--out", str(out)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+    assert "cannot write" in result.output and why in result.output, result.output
+    assert (tmp_path / "notes").read_text() == "a user's file"
+
+
 def test_bench_shows_a_diverged_cell_as_diverged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = tmp_path / "suites.toml"
     catalog.write_text("""

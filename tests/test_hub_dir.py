@@ -76,6 +76,22 @@ def test_push_pull_round_trip_revisions_and_listing(folders: dict, online: Path)
     assert [r["revision"] for r in repos[0]["revisions"]] == ["exp", "main"] and repos[0]["snapshots"] == 2
 
 
+def test_what_a_push_publishes_is_readable_by_teammates(folders: dict, online: Path) -> None:
+    """A shared hub is read by other users: what a push publishes gets the modes mkdir and open() give under
+    the pusher's umask, not mkdtemp's 0700 or mkstemp's 0600 (which kept every teammate out of snapshots/
+    and refs/). Checked by mode: pulling as another uid would need an interpreter that user can run, and
+    this project's lives under root's 0700 home on its CI machines."""
+    hub_root = online / "hub"
+    loc = f"file://{hub_root}/team/dcgan-tiny"
+    assert run("push", str(folders["v1"]), loc).exit_code == 0
+    umask = os.umask(0o077)
+    os.umask(umask)
+    published = list((hub_root / "team" / "dcgan-tiny").rglob("*"))
+    assert any(p.parent.name == "snapshots" for p in published) and any(p.parent.name == "refs" for p in published)
+    for path in published:
+        assert path.stat().st_mode & 0o777 == (0o777 if path.is_dir() else 0o666) & ~umask, path
+
+
 def test_push_run_dir_pushes_its_pretrained_folder(folders: dict, online: Path) -> None:
     # The layout `genzoo train` writes: run.json beside pretrained/ (and checkpoints, which never travel).
     run_dir = online / "run"

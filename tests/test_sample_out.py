@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -67,6 +69,23 @@ def test_a_grid_suffix_pillow_cannot_write_is_refused_before_the_model_opens(suf
     out = sample("no-such-model", "--n", "4", "--out", str(tmp_path / f"grid{suffix}"))
     assert out.exit_code != 0 and f"{suffix!r} is not an image type Pillow writes" in out.output, out.output
     assert "no-such-model" not in out.output and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("out", ["grid.png", "s.npz", "pngs/", ""])  # "": --out notes/, a folder where the file is
+def test_an_out_under_a_file_is_refused_before_the_model_opens(out, tmp_path):
+    (tmp_path / "notes").write_text("a user's file")
+    result = sample("no-such-model", "--n", "4", "--out", f"{tmp_path / 'notes'}/{out}")
+    assert result.exit_code != 0 and "notes is a file, not a folder" in result.output, result.output
+    assert "no-such-model" not in result.output and (tmp_path / "notes").read_text() == "a user's file"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no file can be created")
+@pytest.mark.parametrize("out", ["grid.png", "s.npz", "pngs/"])
+def test_an_out_nobody_can_write_is_refused_before_the_model_opens(out):
+    """/proc refuses new files even to root, for whom permission bits (os.access) say yes."""
+    result = sample("no-such-model", "--n", "4", "--out", f"/proc/{out}")
+    assert result.exit_code != 0 and "/proc is not writable" in result.output, result.output
+    assert "no-such-model" not in result.output
 
 
 def test_a_grid_takes_its_format_from_the_suffix_in_any_case(run, tmp_path):

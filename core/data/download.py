@@ -18,6 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from genzoo.core.atomic import FILE_MODE
 from genzoo.core.errors import DataError
 
 CHUNK = 1 << 20
@@ -39,6 +40,7 @@ def download_file(url: str, dest: Path, md5: str, *, timeout: float = 60.0) -> P
         if dest.is_file() and md5_of(dest) == md5:
             return dest
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        os.fchmod(fd, FILE_MODE)
         tmp = Path(tmp_name)
         try:
             h = hashlib.md5()

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from genzoo.core.atomic import check_can_write
 from genzoo.core.divergence import Diverged
 from genzoo.core.errors import ConfigError, GenzooError
 from genzoo.core.images import save_grid
@@ -374,6 +375,7 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, jobs: int = 1, data_root:
     out = Path(out)
     extractor = extractor_identity(suite.protocol, data_root, log)
     preflight(suite.protocol, data_root)
+    check_can_write(out, f"--out {out}", folder=True)
     everything = plan(suite, extractor)
     done = {c.key: r for c in everything if (r := finished(c.dir(out))) is not None}
     cells = [c for c in everything if c.model.label in chosen]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from genzoo.core.atomic import check_can_write
 from genzoo.core.errors import GenzooError
 
 from .model_arg import open_model
@@ -47,6 +48,7 @@ def command(model_name: str, images: str, out: str, noise_std: float, noise: str
 
     if n < 1:
         raise GenzooError(f"--n must be at least 1 (got {n}).")
+    check_can_write(out, f"--out {out}", folder=True)
     model = open_model(model_name, variant, outputs="its reconstructions are noise")
     model.require("reconstruct")
     prep = model.preprocessing

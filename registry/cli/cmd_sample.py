@@ -69,10 +69,12 @@ def sample(name: str, n: int, out: str, batch_size: int, seed: int, label: int |
     # Deferred: it imports torch, and `genzoo list` and `genzoo --help` must not.
     import torch
 
+    from genzoo.core.atomic import check_can_write
     from genzoo.core.images import image_format, save_grid
 
     if kind == "grid":
         image_format(out)
+        check_can_write(out, f"--out {out}")
     model = open_model(name, variant, outputs="samples are noise")
     labels = None
     if per_class is not None:

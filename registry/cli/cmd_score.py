@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
 import click
 
+from genzoo.core.atomic import atomic_write_text, check_can_write
 from genzoo.core.errors import GenzooError
 
 from .model_arg import open_model
@@ -35,6 +37,8 @@ def command(name: str, images: str, split: str, n: int | None, out: str, batch_s
         raise GenzooError(f"--n must be at least 1 (got {n}).")
     if batch_size < 1:
         raise GenzooError(f"--batch-size must be at least 1 (got {batch_size}).")
+    target = Path(out)
+    check_can_write(target, f"--out {target}")
     model = open_model(name, variant, outputs="scores are meaningless")
     check_can_score(model)
     config = model.config
@@ -52,16 +56,15 @@ def command(name: str, images: str, split: str, n: int | None, out: str, batch_s
     labels = data.labels.tolist() if data.labels is not None else None
     classes = data.classes
     meaning = score_meaning(model)
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", newline="", encoding="utf-8") as f:
-        f.write(f"# {meaning}; model {model.meta.name or name} ({name}); images {images}"
+    table = io.StringIO(newline="")
+    table.write(f"# {meaning}; model {model.meta.name or name} ({name}); images {images}"
                 f"{'' if paths else f' split {split}'}; dequantisation seed {seed}\n")
-        writer = csv.writer(f)
-        writer.writerow(["path" if paths else "index", "label", "score"])
-        for i, s in enumerate(scores.tolist()):
-            label = "" if labels is None else (classes[labels[i]] if labels[i] < len(classes) else labels[i])
-            writer.writerow([paths[i] if paths else i, label, f"{s:.6g}"])
+    writer = csv.writer(table)
+    writer.writerow(["path" if paths else "index", "label", "score"])
+    for i, s in enumerate(scores.tolist()):
+        label = "" if labels is None else (classes[labels[i]] if labels[i] < len(classes) else labels[i])
+        writer.writerow([paths[i] if paths else i, label, f"{s:.6g}"])
+    atomic_write_text(target, table.getvalue())  # an interrupted run never leaves half a table
     mean = scores.mean().item()
     extra = ""
     if "log_prob" in model.capabilities and "negative log-likelihood" in meaning:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from genzoo.core.atomic import check_can_write
 from genzoo.core.errors import GenzooError
 
 from .model_arg import open_model
@@ -56,6 +57,7 @@ def command(name: str, images: Path, direction: str, out: Path, n: int | None, v
         raise GenzooError(f"image folder {images} does not exist (or is not a folder).")
     if n is not None and n < 1:
         raise GenzooError(f"--n must be at least 1 (got {n}).")
+    check_can_write(out, f"--out {out}", folder=True)
     model = open_model(name, variant, outputs="outputs are noise")
     model.require("translate")
     cfg = model.config
@@ -93,6 +95,8 @@ def _translate_file(name: str, image: Path, direction: str, out: Path, variant: 
     from genzoo.core.data.transforms import fit_size, normalize
     from genzoo.core.images import save_image
 
+    target = out if out.suffix.lower() in IMAGE_SUFFIXES else out / f"{image.stem}.png"
+    check_can_write(target, f"--out {out}")
     model = open_model(name, variant, outputs="outputs are noise")
     model.require("translate")
     cfg, pre = model.config, model.preprocessing
@@ -101,7 +105,6 @@ def _translate_file(name: str, image: Path, direction: str, out: Path, variant: 
     except Exception as exc:  # PIL's errors for a corrupt, truncated or non-image file
         raise GenzooError(f"cannot read {image} as an image ({type(exc).__name__}: {exc}).") from None
     x = fit_size(pixels[None], cfg.image_size, pre.resize)
-    target = out if out.suffix.lower() in IMAGE_SUFFIXES else out / f"{image.stem}.png"
     model.eval()
     with torch.no_grad():
         y = model.translate(normalize(x.to(model.device), pre.normalize), direction).cpu()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genzoo.core.atomic import atomic_dir, atomic_write_bytes
+from genzoo.core.atomic import atomic_dir, atomic_write_bytes, check_can_write
 from genzoo.core.errors import GenzooError
 from genzoo.core.images import to_uint8
 from genzoo.core.progress import Progress
@@ -42,12 +42,7 @@ def check_bulk_target(out: str, kind: str) -> Path:
     if kind == "dir" and path.is_dir() and any(path.iterdir()):
         raise GenzooError(f"--out {path} is a folder with files in it; give a new or empty folder, so that "
                           "no earlier samples are overwritten or mixed with these.")
-    if kind == "npz" and path.is_dir():
-        raise GenzooError(f"--out {path} is a folder; give a file name ending in .npz.")
-    parent = path.parent if kind == "npz" else path.parent.resolve()
-    parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise GenzooError(f"cannot write --out {path}: {parent} is not writable.")
+    check_can_write(path, f"--out {path}", folder=kind == "dir")
     return path
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genzoo.core.atomic import DiskFull, atomic_write_text
+from genzoo.core.atomic import DiskFull, atomic_write_text, check_can_write
 from genzoo.core.data.transforms import denormalize, format_tensor, normalize
 from genzoo.core.device import flush_denormals, pick_device
 from genzoo.core.errors import GenzooError, did_you_mean
@@ -138,20 +138,6 @@ def seeded_subset(images: Any, n: int, seed: int) -> Any:
     return images[idx]
 
 
-def check_writable(out: str | os.PathLike) -> None:
-    """Fail now, not after sampling, when ``out`` cannot be written (a folder, or an unwritable place)."""
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise GenzooError(f"--out {path} is a folder; give a file name, e.g. {path / 'scores.json'}.")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GenzooError(f"cannot create the folder of --out {path} ({exc.strerror}).") from None
-    if not os.access(parent, os.W_OK):
-        raise GenzooError(f"cannot write --out {path}: {parent} is not writable.")
-
-
 def evaluate(
     source: str | os.PathLike,
     data: str = "mnist",
@@ -184,7 +170,7 @@ def evaluate(
     if n < 2:
         raise GenzooError(f"--n must be at least 2 (got {n}).")
     if out is not None:
-        check_writable(out)
+        check_can_write(out, f"--out {out}")
     zoo = get_zoo()
     spec = zoo.datasets.get(data)
     size, channels = (spec.image_size, spec.channels) if spec else (0, 0)

@@ -23,13 +23,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from genzoo.core.atomic import atomic_write_text
+from genzoo.core.atomic import atomic_write_text, new_folder
 from genzoo.core.errors import GenzooError
 
 from .location import DEFAULT_BRANCH, Location, allowed, cache_root, check_revision
@@ -127,7 +126,7 @@ def push(src: Path, files: list[str], loc: Location, *, private: bool, message: 
         raise GenzooError(f"cannot create {repo} ({exc.strerror}); is the hub folder writable?") from None
     if new_repo and private:
         os.chmod(repo, 0o700)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=repo / "snapshots"))
+    tmp = new_folder(repo / "snapshots", ".tmp-")
     try:
         manifest: dict[str, Any] = {"format": 1, "created": _now(), "message": message, "files": {}}
         for name in files:
@@ -186,7 +185,7 @@ def _fetch(hub_snap: Path, dest: Path, where: str) -> None:
         raise GenzooError(f"{where}: snapshot {hub_snap.name}'s manifest does not match its id; the hub copy was "
                           f"altered after publishing. Nothing was cached.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=dest.parent))
+    tmp = new_folder(dest.parent, ".tmp-")
     try:
         kept = {}
         for name, meta in files.items():
